@@ -1,0 +1,71 @@
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from brokerage.request_context import client_ip, reset_current_ip, set_current_ip
+
+
+class SuspendedTenantMiddleware:
+    """A suspended tenant's domains show a notice; its API refuses every request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        tenant = getattr(request, "tenant", None)
+        if tenant is not None and getattr(tenant, "is_suspended", False):
+            if request.path.startswith("/static/"):
+                return self.get_response(request)
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {"error": {"code": "tenant_suspended", "message": "This broker's service is suspended."}},
+                    status=403,
+                )
+            return render(request, "suspended.html", {"tenant": tenant}, status=403)
+        return self.get_response(request)
+
+
+class RequestContextMiddleware:
+    """Makes the client IP available to audit records written anywhere in the request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = set_current_ip(client_ip(request))
+        try:
+            return self.get_response(request)
+        finally:
+            reset_current_ip(token)
+
+
+class StaffMfaMiddleware:
+    """Staff (and operators) must have TOTP set up before they reach /ops/, /admin/ or the console."""
+
+    PROTECTED_TENANT_PREFIXES = ("/ops/", "/admin/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._needs_mfa(request):
+            return redirect(f"{reverse('mfa_activate_totp')}?next={request.path}")
+        return self.get_response(request)
+
+    def _needs_mfa(self, request) -> bool:
+        if not getattr(settings, "BROKERAGE_REQUIRE_STAFF_MFA", True):
+            return False
+        user = request.user
+        if not user.is_authenticated:
+            return False
+        if connection.schema_name == settings.PUBLIC_SCHEMA_NAME:
+            protected = not request.path.startswith(("/accounts/", "/static/", "/health/"))
+        else:
+            protected = request.path.startswith(self.PROTECTED_TENANT_PREFIXES)
+        if not protected:
+            return False
+        from allauth.mfa.models import Authenticator
+
+        return not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

@@ -1,0 +1,142 @@
+"""Staff of a tenant: invite, give roles, deactivate. Every write is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from allauth.account.forms import default_token_generator
+from allauth.account.models import EmailAddress
+from allauth.account.utils import user_pk_to_url_str
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import connection, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from brokerage.audit import audit_log
+from brokerage.errors import ApplicationError
+from brokerage.models import User
+from brokerage.roles import CAPABILITIES, ROLE_CAPABILITIES, STAFF_ROLES, Role
+
+
+def roles_sync() -> None:
+    """Create (or correct) one group per role in the current schema, with its capabilities."""
+    permissions = {p.codename: p for p in Permission.objects.filter(content_type__app_label="brokerage")}
+    missing = set(CAPABILITIES) - set(permissions)
+    if missing:
+        raise RuntimeError(f"capability permissions missing, run migrations: {sorted(missing)}")
+    for role in Role:
+        group, _ = Group.objects.get_or_create(name=role.value)
+        group.permissions.set([permissions[c] for c in ROLE_CAPABILITIES[role]])
+
+
+def _clean_roles(roles: Iterable[str], *, allowed: frozenset[str]) -> list[str]:
+    roles = list(dict.fromkeys(roles))
+    unknown = [r for r in roles if r not in allowed]
+    if unknown or not roles:
+        raise ApplicationError("Choose at least one staff role.", fields={"roles": ["Pick valid staff roles."]})
+    return roles
+
+
+def _clean_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ApplicationError("Enter a valid email address.", fields={"email": ["Enter a valid email address."]})
+    return email
+
+
+def tenant_url(path: str, *, tenant, domain: str | None = None) -> str:
+    """Absolute URL on a tenant's domain (for emails sent outside a request)."""
+    if domain is None:
+        domain = tenant.primary_domain
+    port = f":{settings.BROKERAGE_URL_PORT}" if settings.BROKERAGE_URL_PORT else ""
+    return f"{settings.BROKERAGE_URL_SCHEME}://{domain}{port}{path}"
+
+
+def invitation_send(*, user: User, tenant, domain: str | None = None) -> None:
+    """Email a link where the person chooses a password (allauth's reset-from-key page)."""
+    path = reverse(
+        "account_reset_password_from_key",
+        kwargs={"uidb36": user_pk_to_url_str(user), "key": default_token_generator.make_token(user)},
+    )
+    context = {"user": user, "tenant": tenant, "link": tenant_url(path, tenant=tenant, domain=domain)}
+    send_mail(
+        subject=f"You are invited to {tenant.brand_name}",
+        message=render_to_string("emails/invitation.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[user.email],
+    )
+
+
+@transaction.atomic
+def staff_invite(
+    *, email: str, first_name: str = "", last_name: str = "", roles: Iterable[str], actor: User | None,
+    domain: str | None = None,
+) -> User:
+    email = _clean_email(email)
+    roles = _clean_roles(roles, allowed=STAFF_ROLES)
+    if User.objects.filter(email=email).exists():
+        raise ApplicationError("Someone with this email already has an account.", fields={"email": ["Already in use."]})
+    user = User.objects.create_user(
+        email, first_name=first_name.strip(), last_name=last_name.strip(),
+        is_staff=bool({Role.OWNER, Role.ADMIN} & set(roles)),
+    )
+    user.groups.set(Group.objects.filter(name__in=roles))
+    EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
+    audit_log(actor=actor, action="staff.invited", obj=user, after={"email": email, "roles": sorted(roles)})
+    tenant = connection.tenant  # captured now: after commit the connection may be in another schema
+    transaction.on_commit(lambda: invitation_send(user=user, tenant=tenant, domain=domain))
+    return user
+
+
+def _guard_last_owner(user: User, *, removing: bool) -> None:
+    if removing and Role.OWNER in user.role_names:
+        owners = User.objects.filter(groups__name=Role.OWNER, is_active=True).exclude(pk=user.pk)
+        if not owners.exists():
+            raise ApplicationError("A tenant must keep at least one active owner.")
+
+
+@transaction.atomic
+def staff_set_roles(*, user: User, roles: Iterable[str], actor: User) -> User:
+    roles = _clean_roles(roles, allowed=STAFF_ROLES)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    before = sorted(user.role_names)
+    if before == sorted(roles):
+        return user
+    if Role.OWNER in before and Role.OWNER not in roles:
+        _guard_last_owner(user, removing=True)
+    if Role.OWNER in roles and Role.OWNER not in before and Role.OWNER not in actor.role_names:
+        raise ApplicationError("Only an owner can make someone an owner.")
+    user.groups.set(Group.objects.filter(name__in=roles))
+    user.is_staff = bool({Role.OWNER, Role.ADMIN} & set(roles))
+    user.save(update_fields=["is_staff"])
+    audit_log(actor=actor, action="staff.roles_changed", obj=user, before={"roles": before}, after={"roles": roles})
+    return user
+
+
+@transaction.atomic
+def staff_set_active(*, user: User, is_active: bool, actor: User) -> User:
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_active == is_active:
+        return user
+    if not is_active:
+        if user.pk == actor.pk:
+            raise ApplicationError("You cannot deactivate yourself.")
+        _guard_last_owner(user, removing=True)
+    user.is_active = is_active
+    user.save(update_fields=["is_active"])
+    if not is_active:
+        # Signing out everywhere: drop the API token; sessions check is_active on every request.
+        from rest_framework.authtoken.models import Token
+
+        Token.objects.filter(user=user).delete()
+    audit_log(
+        actor=actor, action="staff.reactivated" if is_active else "staff.deactivated", obj=user,
+        before={"is_active": not is_active}, after={"is_active": is_active},
+    )
+    return user

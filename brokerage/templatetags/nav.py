@@ -1,0 +1,16 @@
+from django import template
+
+from brokerage.navigation import menu_for
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def nav_items(context, menu: str):
+    return menu_for(menu, context["request"].user)
+
+
+@register.filter
+def is_current(url: str, path: str) -> bool:
+    """The item's page or a page under it (the dashboard only on itself)."""
+    return path == url or (url.count("/") > 2 and path.startswith(url))

@@ -1,0 +1,39 @@
+"""URLs of a tenant's domains: the three portals, admin, API, accounts."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from brokerage import health, views
+
+ops_patterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("staff/", views.staff_list, name="staff_list"),
+    path("staff/<int:user_id>/", views.staff_detail, name="staff_detail"),
+    path("staff/<int:user_id>/active/", views.staff_set_active, name="staff_set_active"),
+    path("audit/", views.audit_list, name="audit_list"),
+    path("api-token/", views.api_token, name="api_token"),
+    path("crm/", include("crm.urls_ops")),
+    path("kyc/", include("kyc.urls")),
+    path("payments/", include("payments.urls")),
+    path("trading/", include("trading.urls")),
+    path("partners/", include("partners.urls_ops")),
+    path("risk/", include("risk.urls")),
+    path("reporting/", include("reporting.urls")),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/", include("allauth.urls")),
+    path("ops/", include((ops_patterns, "ops"))),
+    path("portal/", include(("crm.urls_portal", "portal"))),
+    path("partners/", include(("partners.urls_portal", "partners"))),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("brokerage.urls_api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("health/", health.health, name="health"),
+    re_path(r"^media/(?P<path>branding/.+)$", serve, {"document_root": settings.MEDIA_ROOT}),
+]

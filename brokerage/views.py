@@ -1,0 +1,141 @@
+"""Kernel pages of the ops dashboard: home, staff, audit trail, API token."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dateparse import parse_date
+from django.views.decorators.http import require_POST
+from rest_framework.authtoken.models import Token
+
+from brokerage import staff as staff_services
+from brokerage.audit import audit_log
+from brokerage.errors import ApplicationError
+from brokerage.models import AuditRecord, User
+from brokerage.permissions import capability_required
+from brokerage.roles import STAFF_ROLES, Role, perm
+
+STAFF_ROLE_CHOICES = [(r.value, r.label) for r in Role if r in STAFF_ROLES]
+
+
+@login_required
+def home(request):
+    """Send each person to the portal their role opens."""
+    user = request.user
+    if user.has_perm(perm("ops_access")):
+        return redirect("ops:dashboard")
+    if user.has_perm(perm("partner_portal_access")):
+        return redirect("partners:home")
+    if user.has_perm(perm("portal_access")):
+        return redirect("portal:home")
+    return render(request, "no_role.html", status=403)
+
+
+@capability_required("ops_access")
+def dashboard(request):
+    from brokerage.dashboard import cards_for
+
+    return render(request, "ops/dashboard.html", {"cards": cards_for(request)})
+
+
+class StaffInviteForm(forms.Form):
+    email = forms.EmailField()
+    first_name = forms.CharField(max_length=100)
+    last_name = forms.CharField(max_length=100)
+    roles = forms.MultipleChoiceField(choices=STAFF_ROLE_CHOICES, widget=forms.CheckboxSelectMultiple)
+
+
+class StaffRolesForm(forms.Form):
+    roles = forms.MultipleChoiceField(choices=STAFF_ROLE_CHOICES, widget=forms.CheckboxSelectMultiple)
+
+
+def _apply_errors(form: forms.Form, error: ApplicationError) -> None:
+    if not error.fields:
+        form.add_error(None, error.message)
+    for field, field_messages in error.fields.items():
+        for message in field_messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
+@capability_required("staff_manage")
+def staff_list(request):
+    people = User.objects.filter(groups__name__in=STAFF_ROLES).distinct().prefetch_related("groups")
+    form = StaffInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = staff_services.staff_invite(**form.cleaned_data, actor=request.user, domain=request.get_host().split(":")[0])
+        except ApplicationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, f"Invitation sent to {user.email}.")
+            return redirect("ops:staff_list")
+    return render(request, "ops/staff_list.html", {"people": people, "form": form})
+
+
+@capability_required("staff_manage")
+def staff_detail(request, user_id: int):
+    person = get_object_or_404(User.objects.filter(groups__name__in=STAFF_ROLES).distinct(), pk=user_id)
+    form = StaffRolesForm(request.POST or None, initial={"roles": sorted(person.role_names)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            staff_services.staff_set_roles(user=person, roles=form.cleaned_data["roles"], actor=request.user)
+        except ApplicationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, f"Roles of {person.email} saved.")
+            return redirect("ops:staff_detail", user_id=person.pk)
+    return render(request, "ops/staff_detail.html", {"person": person, "form": form})
+
+
+@require_POST
+@capability_required("staff_manage")
+def staff_set_active(request, user_id: int):
+    person = get_object_or_404(User.objects.filter(groups__name__in=STAFF_ROLES).distinct(), pk=user_id)
+    activate = request.POST.get("active") == "1"
+    try:
+        staff_services.staff_set_active(user=person, is_active=activate, actor=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{person.email} {'reactivated' if activate else 'deactivated'}.")
+    return redirect("ops:staff_detail", user_id=person.pk)
+
+
+@capability_required("audit_view")
+def audit_list(request):
+    records = AuditRecord.objects.all()
+    filters = {key: request.GET.get(key, "").strip() for key in ("actor", "action", "object_type", "since", "until")}
+    if filters["actor"]:
+        records = records.filter(actor_email__icontains=filters["actor"])
+    if filters["action"]:
+        records = records.filter(action__startswith=filters["action"])
+    if filters["object_type"]:
+        records = records.filter(object_type=filters["object_type"])
+    if since := parse_date(filters["since"] or "x"):
+        records = records.filter(occurred_at__date__gte=since)
+    if until := parse_date(filters["until"] or "x"):
+        records = records.filter(occurred_at__date__lte=until)
+    page = Paginator(records, 50).get_page(request.GET.get("page"))
+    object_types = AuditRecord.objects.order_by().values_list("object_type", flat=True).distinct()
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"page": page, "filters": filters, "object_types": sorted(filter(None, object_types)), "query": query.urlencode()}
+    template = "ops/_audit_rows.html" if request.htmx else "ops/audit_list.html"
+    return render(request, template, context)
+
+
+@capability_required("ops_access")
+def api_token(request):
+    token = Token.objects.filter(user=request.user).first()
+    new_key = None
+    if request.method == "POST":
+        if token:
+            token.delete()
+        token = Token.objects.create(user=request.user)
+        new_key = token.key
+        audit_log(actor=request.user, action="auth.api_token.issued", obj=request.user)
+        messages.success(request, "A new API token was issued; the previous one no longer works.")
+    return render(request, "ops/api_token.html", {"token": token, "new_key": new_key})

@@ -1,0 +1,5 @@
+from django.urls import path
+
+from crm import views
+
+urlpatterns = [path("", views.portal_home, name="home")]

@@ -1,0 +1,119 @@
+"""Demo data: the platform, two sub-brokers, a user for every role and a set of clients.
+
+Idempotent: running it again finds what exists and adds only what is missing.
+Later modules add their own demo data here.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django_tenants.utils import schema_context, tenant_context
+
+from brokerage.models import User
+from brokerage.roles import STAFF_ROLES, Role
+from brokerage.staff import roles_sync
+from crm.models import Client
+from tenants.models import Domain, Tenant
+from tenants.services import tenant_provision
+
+DEMO_PASSWORD = "demo-pass-2026"
+# Every demo staff account shares this TOTP secret so a newcomer can add it to an
+# authenticator app once, or read the current code with `manage.py demo_otp`.
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+OPERATOR_EMAIL = "operator@platform.test"
+
+
+@dataclass(frozen=True)
+class DemoTenant:
+    slug: str
+    name: str
+    domain: str
+    currency: str
+    jurisdiction: str
+    colour: str
+    countries: tuple[str, ...]
+
+
+DEMO_TENANTS = (
+    DemoTenant("atlas", "Atlas Markets", "atlas.localhost", "USD", "CySEC", "#0b7285", ("CY", "GR", "DE", "PL", "ZA")),
+    DemoTenant("borealis", "Borealis FX", "borealis.localhost", "EUR", "FCA", "#7048e8", ("GB", "IE", "NO", "SE", "FI")),
+)
+
+FIRST_NAMES = ["Anna", "Ben", "Chloe", "Dmitri", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Luca",
+               "Maya", "Nikos", "Olga", "Pavel", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor", "Wen", "Yara"]
+LAST_NAMES = ["Andersen", "Brown", "Costa", "Dimitriou", "Eriksen", "Fischer", "Garcia", "Haddad", "Ivanova",
+              "Jensen", "Kowalski", "Lindqvist", "Moreau", "Novak", "Okafor", "Petrov", "Rossi", "Schmidt"]
+CLIENT_STATUSES = [Client.Status.REGISTERED] * 5 + [Client.Status.VERIFIED] * 3 + [Client.Status.FUNDED] * 2 + [
+    Client.Status.ACTIVE] * 4 + [Client.Status.DORMANT, Client.Status.LEAD]
+
+
+def _user(email: str, *, first_name: str, last_name: str, roles: list[str], staff_mfa: bool) -> User:
+    user, created = User.objects.get_or_create(email=email, defaults={"first_name": first_name, "last_name": last_name})
+    if created or not user.has_usable_password():
+        user.set_password(DEMO_PASSWORD)
+    user.is_staff = bool({Role.OWNER, Role.ADMIN} & set(roles)) or user.is_superuser
+    user.save()
+    user.groups.add(*Group.objects.filter(name__in=roles))
+    EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
+    if staff_mfa and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, DEMO_TOTP_SECRET)
+    return user
+
+
+def seed_platform() -> Tenant:
+    public, _ = Tenant.objects.get_or_create(
+        schema_name=settings.PUBLIC_SCHEMA_NAME, defaults={"name": "Platform", "slug": "platform"}
+    )
+    for host in (settings.PLATFORM_DOMAIN, "127.0.0.1"):
+        Domain.objects.get_or_create(domain=host, defaults={"tenant": public, "is_primary": host == settings.PLATFORM_DOMAIN})
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        operator = _user(OPERATOR_EMAIL, first_name="Olivia", last_name="Operator", roles=[], staff_mfa=True)
+        if not operator.is_superuser:
+            operator.is_staff = operator.is_superuser = True
+            operator.save()
+    return public
+
+
+def seed_tenant(spec: DemoTenant, *, clients: int = 24) -> Tenant:
+    tenant = Tenant.objects.filter(slug=spec.slug).first()
+    if tenant is None:
+        tenant = tenant_provision(
+            name=spec.name, slug=spec.slug, domain=spec.domain, admin_email=f"owner@{spec.slug}.test",
+            base_currency=spec.currency, jurisdiction=spec.jurisdiction,
+        )
+        tenant.primary_colour = spec.colour
+        tenant.save(update_fields=["primary_colour"])
+    with tenant_context(tenant), transaction.atomic():
+        roles_sync()
+        for role in Role:
+            is_staff = role in STAFF_ROLES
+            _user(f"{role.value.replace('_', '')}@{spec.slug}.test", first_name=role.label.split()[0],
+                  last_name=spec.name.split()[0], roles=[role.value], staff_mfa=is_staff)
+        client_user = User.objects.get(email=f"client@{spec.slug}.test")
+        Client.objects.get_or_create(
+            email=client_user.email,
+            defaults={"user": client_user, "first_name": "Claire", "last_name": "Client", "country": spec.countries[0],
+                      "status": Client.Status.ACTIVE},
+        )
+        rng = random.Random(spec.slug)  # the same people every run
+        for index in range(clients):
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            Client.objects.get_or_create(
+                email=f"{first}.{last}.{index}@example.com".lower(),
+                defaults={"first_name": first, "last_name": last, "country": rng.choice(spec.countries),
+                          "status": rng.choice(CLIENT_STATUSES)},
+            )
+    return tenant
+
+
+def seed_demo() -> list[Tenant]:
+    seed_platform()
+    return [seed_tenant(spec) for spec in DEMO_TENANTS]
