@@ -303,3 +303,9 @@ if TESTING:
 BROKERAGE_URL_SCHEME = os.environ.get("BROKERAGE_URL_SCHEME", "https")
 BROKERAGE_URL_PORT = os.environ.get("BROKERAGE_URL_PORT", "")
 BROKERAGE_REQUIRE_STAFF_MFA = env_bool("BROKERAGE_REQUIRE_STAFF_MFA", True)
+
+if TESTING:
+    # Tasks run inline unless a test starts a real worker and says otherwise.
+    CELERY_TASK_ALWAYS_EAGER = True
+    # Tests share the developer's Redis: keep their cache keys apart.
+    CACHES["default"]["KEY_PREFIX"] = "test"
