@@ -42,7 +42,9 @@ class StaffInviteInput(serializers.Serializer):
 
 
 class StaffUpdateInput(serializers.Serializer):
-    roles = serializers.ListField(child=serializers.ChoiceField(choices=STAFF_ROLE_VALUES), min_length=1, required=False)
+    roles = serializers.ListField(
+        child=serializers.ChoiceField(choices=STAFF_ROLE_VALUES), min_length=1, required=False
+    )
     is_active = serializers.BooleanField(required=False)
 
 
@@ -59,7 +61,9 @@ class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def create(self, request):
         data = StaffInviteInput(data=request.data)
         data.is_valid(raise_exception=True)
-        user = staff_services.staff_invite(**data.validated_data, actor=request.user, domain=request.get_host().split(":")[0])
+        user = staff_services.staff_invite(
+            **data.validated_data, actor=request.user, domain=request.get_host().split(":")[0]
+        )
         return Response(UserOutput(user).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
@@ -69,7 +73,9 @@ class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if "roles" in data.validated_data:
             user = staff_services.staff_set_roles(user=user, roles=data.validated_data["roles"], actor=request.user)
         if "is_active" in data.validated_data:
-            user = staff_services.staff_set_active(user=user, is_active=data.validated_data["is_active"], actor=request.user)
+            user = staff_services.staff_set_active(
+                user=user, is_active=data.validated_data["is_active"], actor=request.user
+            )
         user = User.objects.get(pk=user.pk)
         return Response(UserOutput(user).data)
 
@@ -82,8 +88,18 @@ class AuditRecordOutput(serializers.ModelSerializer):
     class Meta:
         model = AuditRecord
         fields = [
-            "id", "occurred_at", "actor_id", "actor_email", "action", "object_type", "object_id",
-            "object_repr", "before", "after", "ip_address", "record_hash",
+            "id",
+            "occurred_at",
+            "actor_id",
+            "actor_email",
+            "action",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "before",
+            "after",
+            "ip_address",
+            "record_hash",
         ]
 
 

@@ -84,7 +84,9 @@ def event_deliver(event_id: int) -> None:
 def events_pending_dispatch(now=None):
     """Events that never reached the broker, or reached it and were not delivered in time."""
     now = now or timezone.now()
-    never_sent = OutboxEvent.objects.filter(delivered_at=None, dispatched_at=None, created_at__lt=now - timedelta(seconds=10))
+    never_sent = OutboxEvent.objects.filter(
+        delivered_at=None, dispatched_at=None, created_at__lt=now - timedelta(seconds=10)
+    )
     stuck = OutboxEvent.objects.filter(delivered_at=None, dispatched_at__lt=now - REDISPATCH_AFTER)
     return (never_sent | stuck).order_by("id")
 

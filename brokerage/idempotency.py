@@ -46,7 +46,10 @@ def idempotent(view_method):
         try:
             with transaction.atomic():
                 record = IdempotencyRecord.objects.create(
-                    user_id=request.user.pk, key=key, method=request.method, path=request.path,
+                    user_id=request.user.pk,
+                    key=key,
+                    method=request.method,
+                    path=request.path,
                     request_fingerprint=fingerprint,
                 )
         except IntegrityError:

@@ -69,6 +69,9 @@ class Capability(models.Model):
         default_permissions = ()
         permissions = list(CAPABILITIES.items())
 
+    def __str__(self) -> str:
+        return "capabilities"
+
 
 class AuditRecord(models.Model):
     """One staff write. Append-only (a trigger refuses UPDATE/DELETE); hash-chained."""
@@ -123,6 +126,9 @@ class ProcessedEvent(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["event", "handler"], name="processed_event_once")]
 
+    def __str__(self) -> str:
+        return f"{self.handler} handled event {self.event_id}"
+
 
 class IdempotencyRecord(models.Model):
     """The first response to a money-moving POST, replayed for retries with the same key."""
@@ -138,3 +144,6 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user_id", "key"], name="idempotency_key_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}]"

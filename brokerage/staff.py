@@ -46,7 +46,9 @@ def _clean_email(email: str) -> str:
     try:
         validate_email(email)
     except ValidationError:
-        raise ApplicationError("Enter a valid email address.", fields={"email": ["Enter a valid email address."]})
+        raise ApplicationError(
+            "Enter a valid email address.", fields={"email": ["Enter a valid email address."]}
+        ) from None
     return email
 
 
@@ -75,7 +77,12 @@ def invitation_send(*, user: User, tenant, domain: str | None = None) -> None:
 
 @transaction.atomic
 def staff_invite(
-    *, email: str, first_name: str = "", last_name: str = "", roles: Iterable[str], actor: User | None,
+    *,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    roles: Iterable[str],
+    actor: User | None,
     domain: str | None = None,
 ) -> User:
     email = _clean_email(email)
@@ -83,7 +90,9 @@ def staff_invite(
     if User.objects.filter(email=email).exists():
         raise ApplicationError("Someone with this email already has an account.", fields={"email": ["Already in use."]})
     user = User.objects.create_user(
-        email, first_name=first_name.strip(), last_name=last_name.strip(),
+        email,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
         is_staff=bool({Role.OWNER, Role.ADMIN} & set(roles)),
     )
     user.groups.set(Group.objects.filter(name__in=roles))
@@ -136,7 +145,10 @@ def staff_set_active(*, user: User, is_active: bool, actor: User) -> User:
 
         Token.objects.filter(user=user).delete()
     audit_log(
-        actor=actor, action="staff.reactivated" if is_active else "staff.deactivated", obj=user,
-        before={"is_active": not is_active}, after={"is_active": is_active},
+        actor=actor,
+        action="staff.reactivated" if is_active else "staff.deactivated",
+        obj=user,
+        before={"is_active": not is_active},
+        after={"is_active": is_active},
     )
     return user

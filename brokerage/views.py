@@ -66,7 +66,9 @@ def staff_list(request):
     form = StaffInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = staff_services.staff_invite(**form.cleaned_data, actor=request.user, domain=request.get_host().split(":")[0])
+            user = staff_services.staff_invite(
+                **form.cleaned_data, actor=request.user, domain=request.get_host().split(":")[0]
+            )
         except ApplicationError as error:
             _apply_errors(form, error)
         else:
@@ -122,7 +124,12 @@ def audit_list(request):
     object_types = AuditRecord.objects.order_by().values_list("object_type", flat=True).distinct()
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"page": page, "filters": filters, "object_types": sorted(filter(None, object_types)), "query": query.urlencode()}
+    context = {
+        "page": page,
+        "filters": filters,
+        "object_types": sorted(filter(None, object_types)),
+        "query": query.urlencode(),
+    }
     template = "ops/_audit_rows.html" if request.htmx else "ops/audit_list.html"
     return render(request, template, context)
 

@@ -44,15 +44,64 @@ class DemoTenant:
 
 DEMO_TENANTS = (
     DemoTenant("atlas", "Atlas Markets", "atlas.localhost", "USD", "CySEC", "#0b7285", ("CY", "GR", "DE", "PL", "ZA")),
-    DemoTenant("borealis", "Borealis FX", "borealis.localhost", "EUR", "FCA", "#7048e8", ("GB", "IE", "NO", "SE", "FI")),
+    DemoTenant(
+        "borealis", "Borealis FX", "borealis.localhost", "EUR", "FCA", "#7048e8", ("GB", "IE", "NO", "SE", "FI")
+    ),
 )
 
-FIRST_NAMES = ["Anna", "Ben", "Chloe", "Dmitri", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Luca",
-               "Maya", "Nikos", "Olga", "Pavel", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor", "Wen", "Yara"]
-LAST_NAMES = ["Andersen", "Brown", "Costa", "Dimitriou", "Eriksen", "Fischer", "Garcia", "Haddad", "Ivanova",
-              "Jensen", "Kowalski", "Lindqvist", "Moreau", "Novak", "Okafor", "Petrov", "Rossi", "Schmidt"]
-CLIENT_STATUSES = [Client.Status.REGISTERED] * 5 + [Client.Status.VERIFIED] * 3 + [Client.Status.FUNDED] * 2 + [
-    Client.Status.ACTIVE] * 4 + [Client.Status.DORMANT, Client.Status.LEAD]
+FIRST_NAMES = [
+    "Anna",
+    "Ben",
+    "Chloe",
+    "Dmitri",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kemi",
+    "Luca",
+    "Maya",
+    "Nikos",
+    "Olga",
+    "Pavel",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Yara",
+]
+LAST_NAMES = [
+    "Andersen",
+    "Brown",
+    "Costa",
+    "Dimitriou",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Haddad",
+    "Ivanova",
+    "Jensen",
+    "Kowalski",
+    "Lindqvist",
+    "Moreau",
+    "Novak",
+    "Okafor",
+    "Petrov",
+    "Rossi",
+    "Schmidt",
+]
+CLIENT_STATUSES = (
+    [Client.Status.REGISTERED] * 5
+    + [Client.Status.VERIFIED] * 3
+    + [Client.Status.FUNDED] * 2
+    + [Client.Status.ACTIVE] * 4
+    + [Client.Status.DORMANT, Client.Status.LEAD]
+)
 
 
 def _user(email: str, *, first_name: str, last_name: str, roles: list[str], staff_mfa: bool) -> User:
@@ -73,7 +122,9 @@ def seed_platform() -> Tenant:
         schema_name=settings.PUBLIC_SCHEMA_NAME, defaults={"name": "Platform", "slug": "platform"}
     )
     for host in (settings.PLATFORM_DOMAIN, "127.0.0.1"):
-        Domain.objects.get_or_create(domain=host, defaults={"tenant": public, "is_primary": host == settings.PLATFORM_DOMAIN})
+        Domain.objects.get_or_create(
+            domain=host, defaults={"tenant": public, "is_primary": host == settings.PLATFORM_DOMAIN}
+        )
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
         operator = _user(OPERATOR_EMAIL, first_name="Olivia", last_name="Operator", roles=[], staff_mfa=True)
         if not operator.is_superuser:
@@ -86,8 +137,12 @@ def seed_tenant(spec: DemoTenant, *, clients: int = 24) -> Tenant:
     tenant = Tenant.objects.filter(slug=spec.slug).first()
     if tenant is None:
         tenant = tenant_provision(
-            name=spec.name, slug=spec.slug, domain=spec.domain, admin_email=f"owner@{spec.slug}.test",
-            base_currency=spec.currency, jurisdiction=spec.jurisdiction,
+            name=spec.name,
+            slug=spec.slug,
+            domain=spec.domain,
+            admin_email=f"owner@{spec.slug}.test",
+            base_currency=spec.currency,
+            jurisdiction=spec.jurisdiction,
         )
         tenant.primary_colour = spec.colour
         tenant.save(update_fields=["primary_colour"])
@@ -95,21 +150,35 @@ def seed_tenant(spec: DemoTenant, *, clients: int = 24) -> Tenant:
         roles_sync()
         for role in Role:
             is_staff = role in STAFF_ROLES
-            _user(f"{role.value.replace('_', '')}@{spec.slug}.test", first_name=role.label.split()[0],
-                  last_name=spec.name.split()[0], roles=[role.value], staff_mfa=is_staff)
+            _user(
+                f"{role.value.replace('_', '')}@{spec.slug}.test",
+                first_name=role.label.split()[0],
+                last_name=spec.name.split()[0],
+                roles=[role.value],
+                staff_mfa=is_staff,
+            )
         client_user = User.objects.get(email=f"client@{spec.slug}.test")
         Client.objects.get_or_create(
             email=client_user.email,
-            defaults={"user": client_user, "first_name": "Claire", "last_name": "Client", "country": spec.countries[0],
-                      "status": Client.Status.ACTIVE},
+            defaults={
+                "user": client_user,
+                "first_name": "Claire",
+                "last_name": "Client",
+                "country": spec.countries[0],
+                "status": Client.Status.ACTIVE,
+            },
         )
         rng = random.Random(spec.slug)  # the same people every run
         for index in range(clients):
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             Client.objects.get_or_create(
                 email=f"{first}.{last}.{index}@example.com".lower(),
-                defaults={"first_name": first, "last_name": last, "country": rng.choice(spec.countries),
-                          "status": rng.choice(CLIENT_STATUSES)},
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "country": rng.choice(spec.countries),
+                    "status": rng.choice(CLIENT_STATUSES),
+                },
             )
     return tenant
 

@@ -9,7 +9,12 @@ urlpatterns = [
             title="Onboarding and KYC",
             capability="kyc_review",
             summary="Identity checks for every client before money moves.",
-            coming=['Document upload with automatic checks', 'Sanctions and PEP screening', 'Risk scoring', 'Review queue'],
+            coming=[
+                "Document upload with automatic checks",
+                "Sanctions and PEP screening",
+                "Risk scoring",
+                "Review queue",
+            ],
         ),
         name="kyc_home",
     ),

@@ -9,7 +9,12 @@ urlpatterns = [
             title="Partners",
             capability="partners_view",
             summary="Introducing brokers, affiliates and their commissions.",
-            coming=['IB hierarchy and referral links', 'Commission plans', 'Commission engine on live deals', 'Payouts'],
+            coming=[
+                "IB hierarchy and referral links",
+                "Commission plans",
+                "Commission engine on live deals",
+                "Payouts",
+            ],
         ),
         name="partners_home",
     ),

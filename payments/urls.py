@@ -9,7 +9,12 @@ urlpatterns = [
             title="Payments",
             capability="payments_view",
             summary="The double-entry ledger behind every balance.",
-            coming=['Wallets and ledger', 'Deposits through PSP adapters', 'Withdrawals with approvals', 'Reconciliation'],
+            coming=[
+                "Wallets and ledger",
+                "Deposits through PSP adapters",
+                "Withdrawals with approvals",
+                "Reconciliation",
+            ],
         ),
         name="payments_home",
     ),

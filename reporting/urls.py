@@ -9,7 +9,7 @@ urlpatterns = [
             title="Reporting",
             capability="reporting_view",
             summary="Daily figures, statements and regulatory reports.",
-            coming=['Daily P&L', 'PDF client statements', 'Regulatory reports', 'Exports'],
+            coming=["Daily P&L", "PDF client statements", "Regulatory reports", "Exports"],
         ),
         name="reporting_home",
     ),

@@ -9,7 +9,7 @@ urlpatterns = [
             title="Risk and AML",
             capability="risk_view",
             summary="Exposure, monitoring and cases.",
-            coming=['Exposure per symbol', 'AML transaction monitoring', 'Anti-fraud rules', 'Case management'],
+            coming=["Exposure per symbol", "AML transaction monitoring", "Anti-fraud rules", "Case management"],
         ),
         name="risk_home",
     ),

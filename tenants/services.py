@@ -17,7 +17,9 @@ from brokerage.money import MINOR_UNITS
 from brokerage.roles import Role
 from tenants.models import COLOUR_PATTERN, SLUG_PATTERN, Domain, Tenant
 
-DOMAIN_PATTERN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
+DOMAIN_PATTERN = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$"
+)
 RESERVED_SLUGS = {"public", "www", "admin", "api", "static", "media"}
 LOGO_MAX_BYTES = 512 * 1024
 LOGO_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
@@ -27,7 +29,9 @@ def _schema_name(slug: str) -> str:
     return "t_" + slug.replace("-", "_")
 
 
-def tenant_validate_new(*, name: str, slug: str, domain: str, admin_email: str, base_currency: str) -> dict[str, list[str]]:
+def tenant_validate_new(
+    *, name: str, slug: str, domain: str, admin_email: str, base_currency: str
+) -> dict[str, list[str]]:
     """Every problem with a new tenant's details, by field; empty when all is well."""
     errors: dict[str, list[str]] = {}
     if not name.strip():
@@ -50,8 +54,15 @@ def tenant_validate_new(*, name: str, slug: str, domain: str, admin_email: str, 
 
 
 def tenant_provision(
-    *, name: str, domain: str, admin_email: str, slug: str = "", base_currency: str = "USD",
-    jurisdiction: str = "", support_email: str = "", actor=None,
+    *,
+    name: str,
+    domain: str,
+    admin_email: str,
+    slug: str = "",
+    base_currency: str = "USD",
+    jurisdiction: str = "",
+    support_email: str = "",
+    actor=None,
 ) -> Tenant:
     """Create schema, domain, roles and the first admin (an owner), then email the invitation.
 
@@ -70,8 +81,12 @@ def tenant_provision(
         raise ApplicationError("The tenant cannot be created.", fields=errors)
 
     tenant = Tenant(
-        schema_name=_schema_name(slug), name=name.strip(), slug=slug, base_currency=base_currency,
-        jurisdiction=jurisdiction.strip(), support_email=support_email.strip() or admin_email,
+        schema_name=_schema_name(slug),
+        name=name.strip(),
+        slug=slug,
+        base_currency=base_currency,
+        jurisdiction=jurisdiction.strip(),
+        support_email=support_email.strip() or admin_email,
     )
     tenant.save(verbosity=0)  # creates the schema and runs the tenant migrations
     try:
@@ -80,8 +95,12 @@ def tenant_provision(
             with tenant_context(tenant):
                 roles_sync()
                 staff_invite(email=admin_email, roles=[Role.OWNER], actor=None, domain=domain)
-            audit_log(actor=actor, action="tenants.tenant.provisioned", obj=tenant,
-                      after={"slug": slug, "domain": domain, "admin_email": admin_email})
+            audit_log(
+                actor=actor,
+                action="tenants.tenant.provisioned",
+                obj=tenant,
+                after={"slug": slug, "domain": domain, "admin_email": admin_email},
+            )
     except Exception:
         tenant.delete(force_drop=True)
         raise
@@ -99,8 +118,13 @@ def _change_status(tenant: Tenant, *, to: str, reason: str, actor) -> Tenant:
         locked.status = to
         locked.suspended_reason = reason if to == Tenant.Status.SUSPENDED else ""
         locked.save(update_fields=["status", "suspended_reason"])
-        audit_log(actor=actor, action=f"tenants.tenant.{'suspended' if to == Tenant.Status.SUSPENDED else 'reactivated'}",
-                  obj=locked, before=before, after={"status": to, "suspended_reason": locked.suspended_reason})
+        audit_log(
+            actor=actor,
+            action=f"tenants.tenant.{'suspended' if to == Tenant.Status.SUSPENDED else 'reactivated'}",
+            obj=locked,
+            before=before,
+            after={"status": to, "suspended_reason": locked.suspended_reason},
+        )
     return locked
 
 
@@ -119,12 +143,16 @@ def _check_logo(logo: UploadedFile) -> str:
     from PIL import Image, UnidentifiedImageError
 
     if logo.size > LOGO_MAX_BYTES:
-        raise ApplicationError("The logo is too large.", fields={"logo": [f"Keep it under {LOGO_MAX_BYTES // 1024} KB."]})
+        raise ApplicationError(
+            "The logo is too large.", fields={"logo": [f"Keep it under {LOGO_MAX_BYTES // 1024} KB."]}
+        )
     try:
         image = Image.open(logo)
         image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError):
-        raise ApplicationError("The logo is not an image.", fields={"logo": ["Upload a PNG, JPEG or WebP image."]})
+        raise ApplicationError(
+            "The logo is not an image.", fields={"logo": ["Upload a PNG, JPEG or WebP image."]}
+        ) from None
     if image.format not in LOGO_FORMATS:
         raise ApplicationError("Unsupported logo format.", fields={"logo": ["Upload a PNG, JPEG or WebP image."]})
     logo.seek(0)
@@ -161,6 +189,11 @@ def tenant_brand(*, tenant: Tenant, actor, logo: UploadedFile | None = None, **c
                 locked.logo.delete(save=False)
             locked.logo.save(f"logo.{extension}", logo, save=False)
         locked.save()
-        audit_log(actor=actor, action="tenants.tenant.branded", obj=locked, before=before,
-                  after=snapshot(locked, BRANDING_FIELDS + ["logo"]))
+        audit_log(
+            actor=actor,
+            action="tenants.tenant.branded",
+            obj=locked,
+            before=before,
+            after=snapshot(locked, BRANDING_FIELDS + ["logo"]),
+        )
     return locked

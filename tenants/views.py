@@ -69,7 +69,9 @@ def tenant_list(request):
         except ApplicationError as error:
             _apply_errors(form, error)
         else:
-            messages.success(request, f"{tenant.name} is live; the invitation went to {form.cleaned_data['admin_email']}.")
+            messages.success(
+                request, f"{tenant.name} is live; the invitation went to {form.cleaned_data['admin_email']}."
+            )
             return redirect("console:tenant_detail", slug=tenant.slug)
     return render(request, "console/tenant_list.html", {"tenants": _tenants(), "form": form})
 

@@ -50,9 +50,7 @@ def ensure_test_tenants() -> None:
 def empty_tenant_schemas() -> None:
     with connection.cursor() as cursor:
         for slug in TENANTS:
-            cursor.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = %s", [f"t_{slug}"]
-            )
+            cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", [f"t_{slug}"])
             tables = [row[0] for row in cursor.fetchall() if row[0] not in KEEP_TABLES]
             if tables:
                 names = ", ".join(f'"t_{slug}"."{table}"' for table in tables)
@@ -67,7 +65,10 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def _tenants_restored(request, django_db_blocker):
-    transactional = bool({"transactional_db", "live_server"} & set(request.fixturenames))
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool({"transactional_db", "live_server"} & set(request.fixturenames)) or bool(
+        marker and marker.kwargs.get("transaction")
+    )
     if transactional:
         with django_db_blocker.unblock():
             empty_tenant_schemas()

@@ -9,7 +9,12 @@ urlpatterns = [
             title="Trading",
             capability="trading_view",
             summary="Accounts, deals and positions from the trading platforms.",
-            coming=['Platform connectors (simulator, MT5)', 'Trading accounts', 'Real-time deal sync', 'Profit and margin math'],
+            coming=[
+                "Platform connectors (simulator, MT5)",
+                "Trading accounts",
+                "Real-time deal sync",
+                "Profit and margin math",
+            ],
         ),
         name="trading_home",
     ),

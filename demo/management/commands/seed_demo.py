@@ -17,10 +17,14 @@ class Command(BaseCommand):
         for tenant in tenants:
             base = f"{scheme}://{tenant.primary_domain}{port}"
             out(f"\n  {tenant.name}")
-            out(f"    ops       {base}/ops/       owner@{tenant.slug}.test, admin@, backoffice@, compliance@, finance@, dealing@, sales@, support@")
+            out(
+                f"    ops       {base}/ops/       owner@{tenant.slug}.test, admin@, backoffice@, compliance@, finance@, dealing@, sales@, support@"
+            )
             out(f"    portal    {base}/portal/    client@{tenant.slug}.test  (or sign up)")
             out(f"    partners  {base}/partners/  partner@{tenant.slug}.test")
             out(f"    API docs  {base}/api/docs/")
         out(f"\n  Password for every demo user: {seed.DEMO_PASSWORD}")
-        out(f"  Staff and the operator use two-factor codes: add secret {seed.DEMO_TOTP_SECRET} to an authenticator app,")
+        out(
+            f"  Staff and the operator use two-factor codes: add secret {seed.DEMO_TOTP_SECRET} to an authenticator app,"
+        )
         out("  or print the current code with:  .venv/bin/python manage.py demo_otp")

@@ -18,10 +18,16 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             tenant = tenant_provision(
-                name=options["name"], domain=options["domain"], admin_email=options["admin_email"],
-                slug=options["slug"], base_currency=options["currency"].upper(), jurisdiction=options["jurisdiction"],
+                name=options["name"],
+                domain=options["domain"],
+                admin_email=options["admin_email"],
+                slug=options["slug"],
+                base_currency=options["currency"].upper(),
+                jurisdiction=options["jurisdiction"],
             )
         except ApplicationError as error:
             details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.fields.items())
             raise CommandError(f"{error.message} {details}".strip()) from None
-        self.stdout.write(self.style.SUCCESS(f"Tenant {tenant.slug} created on {options['domain']} (schema {tenant.schema_name})."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Tenant {tenant.slug} created on {options['domain']} (schema {tenant.schema_name}).")
+        )
