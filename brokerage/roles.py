@@ -110,6 +110,22 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
 }
 
 
+# Model permissions for the tenant admin (/admin/), which only owners and admins reach.
+_ADMIN_SITE_PERMISSIONS = frozenset(
+    {
+        "brokerage.view_user",
+        "brokerage.change_user",
+        "brokerage.view_auditrecord",
+        "crm.view_client",
+        "crm.change_client",
+    }
+)
+ROLE_MODEL_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.OWNER: _ADMIN_SITE_PERMISSIONS,
+    Role.ADMIN: _ADMIN_SITE_PERMISSIONS,
+}
+
+
 def perm(codename: str) -> str:
     """The full permission name of a capability, checked against the table."""
     if codename not in CAPABILITIES:

@@ -34,10 +34,6 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set outside DEBUG, demo and test runs.")
     SECRET_KEY = "insecure-development-key-" + "x" * 40
 
-# Key for secrets stored encrypted at rest (PSP keys, platform passwords).
-# A Fernet key; derived from SECRET_KEY when unset so development needs nothing.
-FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", "")
-
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ".localhost,localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
@@ -294,10 +290,6 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-if TESTING:
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    MFA_TOTP_TOLERANCE = 1
-    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 # Links in emails sent outside a request (invitations from the CLI, reminders from tasks).
 BROKERAGE_URL_SCHEME = os.environ.get("BROKERAGE_URL_SCHEME", "https")
@@ -305,6 +297,9 @@ BROKERAGE_URL_PORT = os.environ.get("BROKERAGE_URL_PORT", "")
 BROKERAGE_REQUIRE_STAFF_MFA = env_bool("BROKERAGE_REQUIRE_STAFF_MFA", True)
 
 if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    MFA_TOTP_TOLERANCE = 1
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     # Tasks run inline unless a test starts a real worker and says otherwise.
     CELERY_TASK_ALWAYS_EAGER = True
     # Tests share the developer's Redis: keep their cache keys apart.

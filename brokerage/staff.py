@@ -19,7 +19,7 @@ from django.urls import reverse
 from brokerage.audit import audit_log
 from brokerage.errors import ApplicationError
 from brokerage.models import User
-from brokerage.roles import CAPABILITIES, ROLE_CAPABILITIES, STAFF_ROLES, Role
+from brokerage.roles import CAPABILITIES, ROLE_CAPABILITIES, ROLE_MODEL_PERMISSIONS, STAFF_ROLES, Role
 
 
 def roles_sync() -> None:
@@ -28,9 +28,17 @@ def roles_sync() -> None:
     missing = set(CAPABILITIES) - set(permissions)
     if missing:
         raise RuntimeError(f"capability permissions missing, run migrations: {sorted(missing)}")
+    model_permissions = {
+        f"{p.content_type.app_label}.{p.codename}": p
+        for p in Permission.objects.select_related("content_type").filter(
+            codename__in=[name.split(".", 1)[1] for names in ROLE_MODEL_PERMISSIONS.values() for name in names]
+        )
+    }
     for role in Role:
         group, _ = Group.objects.get_or_create(name=role.value)
-        group.permissions.set([permissions[c] for c in ROLE_CAPABILITIES[role]])
+        granted = [permissions[c] for c in ROLE_CAPABILITIES[role]]
+        granted += [model_permissions[name] for name in ROLE_MODEL_PERMISSIONS.get(role, ())]
+        group.permissions.set(granted)
 
 
 def _clean_roles(roles: Iterable[str], *, allowed: frozenset[str]) -> list[str]:

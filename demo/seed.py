@@ -108,6 +108,8 @@ def _user(email: str, *, first_name: str, last_name: str, roles: list[str], staf
     user, created = User.objects.get_or_create(email=email, defaults={"first_name": first_name, "last_name": last_name})
     if created or not user.has_usable_password():
         user.set_password(DEMO_PASSWORD)
+    if not user.first_name:  # e.g. the owner created by provisioning, who has only an email
+        user.first_name, user.last_name = first_name, last_name
     user.is_staff = bool({Role.OWNER, Role.ADMIN} & set(roles)) or user.is_superuser
     user.save()
     user.groups.add(*Group.objects.filter(name__in=roles))

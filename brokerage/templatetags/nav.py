@@ -1,6 +1,7 @@
 from django import template
 
 from brokerage.navigation import menu_for
+from brokerage.roles import Role
 
 register = template.Library()
 
@@ -14,3 +15,11 @@ def nav_items(context, menu: str):
 def is_current(url: str, path: str) -> bool:
     """The item's page or a page under it (the dashboard only on itself)."""
     return path == url or (url.count("/") > 2 and path.startswith(url))
+
+
+@register.filter
+def role_label(value: str) -> str:
+    try:
+        return Role(value).label
+    except ValueError:
+        return value
