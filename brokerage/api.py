@@ -1,6 +1,7 @@
 """Kernel endpoints: who am I, staff, audit trail."""
 
 import django_filters
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -25,9 +26,17 @@ class UserOutput(serializers.ModelSerializer):
         return sorted(user.role_names)
 
 
+class MeOutput(UserOutput):
+    capabilities = serializers.ListField(child=serializers.CharField())
+
+    class Meta(UserOutput.Meta):
+        fields = [*UserOutput.Meta.fields, "capabilities"]
+
+
 class MeView(APIView):
     permission_classes = [IsActiveTenantUser]
 
+    @extend_schema(responses=MeOutput)
     def get(self, request):
         data = UserOutput(request.user).data
         data["capabilities"] = sorted(c for c in CAPABILITIES if request.user.has_perm(f"brokerage.{c}"))

@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from brokerage.request_context import client_ip, reset_current_ip, set_current_ip
+from brokerage.roles import perm
 
 
 class SuspendedTenantMiddleware:
@@ -61,9 +62,12 @@ class StaffMfaMiddleware:
         if not user.is_authenticated:
             return False
         if connection.schema_name == settings.PUBLIC_SCHEMA_NAME:
-            protected = not request.path.startswith(("/accounts/", "/static/", "/health/"))
+            protected = user.is_staff and not request.path.startswith(("/accounts/", "/static/", "/health/"))
         else:
-            protected = request.path.startswith(self.PROTECTED_TENANT_PREFIXES)
+            # Only staff are sent to set up TOTP; a client on /ops/ gets the view's plain 403.
+            protected = request.path.startswith(self.PROTECTED_TENANT_PREFIXES) and (
+                user.is_staff or user.has_perm(perm("ops_access"))
+            )
         if not protected:
             return False
         from allauth.mfa.models import Authenticator

@@ -3,6 +3,8 @@
 import ipaddress
 from contextvars import ContextVar
 
+from django.conf import settings
+
 _current_ip: ContextVar[str | None] = ContextVar("current_ip", default=None)
 
 
@@ -11,8 +13,15 @@ def current_ip() -> str | None:
 
 
 def client_ip(request) -> str | None:
-    """REMOTE_ADDR; behind a proxy, gunicorn's --forwarded-allow-ips rewrites it from the proxy's header."""
+    """The caller's address: REMOTE_ADDR, or, behind N trusted proxies, the Nth address from
+    the right of X-Forwarded-For (the one our own outermost proxy saw; anything left of it
+    can be forged by the client)."""
     raw = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.BROKERAGE_TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= proxies:
+            raw = forwarded[-proxies]
     try:
         return str(ipaddress.ip_address(raw))
     except ValueError:

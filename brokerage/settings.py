@@ -221,7 +221,14 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "brokerage.errors.api_exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "user": "600/min"},
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("API_THROTTLE_ANON", "60/min"),
+        "user": os.environ.get("API_THROTTLE_USER", "1200/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Brokerage back office API",
@@ -265,6 +272,9 @@ USE_TZ = True
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@brokerage.localhost")
 
 # --- Security ----------------------------------------------------------------
@@ -295,6 +305,8 @@ LOGGING = {
 BROKERAGE_URL_SCHEME = os.environ.get("BROKERAGE_URL_SCHEME", "https")
 BROKERAGE_URL_PORT = os.environ.get("BROKERAGE_URL_PORT", "")
 BROKERAGE_REQUIRE_STAFF_MFA = env_bool("BROKERAGE_REQUIRE_STAFF_MFA", True)
+# How many reverse proxies we run in front of the app (0: clients connect directly).
+BROKERAGE_TRUSTED_PROXY_COUNT = int(os.environ.get("BROKERAGE_TRUSTED_PROXY_COUNT", "0"))
 
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

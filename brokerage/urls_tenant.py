@@ -1,5 +1,6 @@
 """URLs of a tenant's domains: the three portals, admin, API, accounts."""
 
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
@@ -7,6 +8,9 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from brokerage import health, views
+
+# The admin signs in through allauth (with its TOTP step), never with a bare password.
+admin.site.login = secure_admin_login(admin.site.login)
 
 ops_patterns = [
     path("", views.dashboard, name="dashboard"),

@@ -21,8 +21,8 @@ from brokerage.models import User
 from brokerage.roles import STAFF_ROLES, Role
 from brokerage.staff import roles_sync
 from crm.models import Client
-from tenants.models import Domain, Tenant
-from tenants.services import tenant_provision
+from tenants.models import Tenant
+from tenants.services import platform_ensure, tenant_provision
 
 DEMO_PASSWORD = "demo-pass-2026"
 # Every demo staff account shares this TOTP secret so a newcomer can add it to an
@@ -120,13 +120,7 @@ def _user(email: str, *, first_name: str, last_name: str, roles: list[str], staf
 
 
 def seed_platform() -> Tenant:
-    public, _ = Tenant.objects.get_or_create(
-        schema_name=settings.PUBLIC_SCHEMA_NAME, defaults={"name": "Platform", "slug": "platform"}
-    )
-    for host in (settings.PLATFORM_DOMAIN, "127.0.0.1"):
-        Domain.objects.get_or_create(
-            domain=host, defaults={"tenant": public, "is_primary": host == settings.PLATFORM_DOMAIN}
-        )
+    public = platform_ensure(domain=settings.PLATFORM_DOMAIN)
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
         operator = _user(OPERATOR_EMAIL, first_name="Olivia", last_name="Operator", roles=[], staff_mfa=True)
         if not operator.is_superuser:

@@ -197,3 +197,45 @@ def tenant_brand(*, tenant: Tenant, actor, logo: UploadedFile | None = None, **c
             after=snapshot(locked, BRANDING_FIELDS + ["logo"]),
         )
     return locked
+
+
+def platform_ensure(*, domain: str) -> Tenant:
+    """The public tenant that serves the operator console on `domain` (created once)."""
+    from django.conf import settings
+
+    domain = domain.strip().lower()
+    if not DOMAIN_PATTERN.match(domain) and domain != "localhost":
+        raise ApplicationError("Invalid platform domain.", fields={"domain": ["Enter a host name."]})
+    public, _ = Tenant.objects.get_or_create(
+        schema_name=settings.PUBLIC_SCHEMA_NAME, defaults={"name": "Platform", "slug": "platform"}
+    )
+    owner = Domain.objects.filter(domain=domain).values_list("tenant__schema_name", flat=True).first()
+    if owner not in (None, settings.PUBLIC_SCHEMA_NAME):
+        raise ApplicationError(f"{domain} belongs to a tenant.", fields={"domain": ["Already in use."]})
+    Domain.objects.get_or_create(domain=domain, defaults={"tenant": public, "is_primary": True})
+    return public
+
+
+def operator_invite(*, email: str, actor=None):
+    """A platform operator (public-schema staff); they choose a password from the emailed link."""
+    from allauth.account.models import EmailAddress
+    from django.conf import settings
+    from django_tenants.utils import schema_context
+
+    from brokerage.models import User
+    from brokerage.staff import invitation_send
+
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ApplicationError("Enter a valid email address.", fields={"email": ["Invalid."]}) from None
+    email = email.strip().lower()
+    public = Tenant.objects.get(schema_name=settings.PUBLIC_SCHEMA_NAME)
+    with schema_context(settings.PUBLIC_SCHEMA_NAME), transaction.atomic():
+        if User.objects.filter(email=email).exists():
+            raise ApplicationError("This operator exists already.", fields={"email": ["Already in use."]})
+        user = User.objects.create_user(email, is_staff=True, is_superuser=True)
+        EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
+        audit_log(actor=actor, action="tenants.operator.invited", obj=user, after={"email": email})
+        transaction.on_commit(lambda: invitation_send(user=user, tenant=public))
+    return user
