@@ -22,9 +22,12 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def _database_url() -> str:
+    """The test database, for the worker process; also when the server listens on a Unix socket."""
     db = connection.settings_dict
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "127.0.0.1"
+    host = db.get("HOST") or db.get("OPTIONS", {}).get("host") or "127.0.0.1"
+    if host.startswith("/"):
+        return f"postgres://{db['USER']}{password}@/{db['NAME']}?host={host}"
     return f"postgres://{db['USER']}{password}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 

@@ -27,4 +27,4 @@ class Command(BaseCommand):
         out(
             f"  Staff and the operator use two-factor codes: add secret {seed.DEMO_TOTP_SECRET} to an authenticator app,"
         )
-        out("  or print the current code with:  .venv/bin/python manage.py demo_otp")
+        out("  or print the current code with:  make otp")
