@@ -1,6 +1,7 @@
 """Kernel endpoints: who am I, staff, audit trail."""
 
 import django_filters
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -75,6 +76,7 @@ class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         )
         return Response(UserOutput(user).data, status=status.HTTP_201_CREATED)
 
+    @transaction.atomic  # roles and is_active change together or not at all
     def partial_update(self, request, pk=None):
         user = self.get_object()
         data = StaffUpdateInput(data=request.data)

@@ -13,6 +13,7 @@ def branding(request):
             "colour": tenant.primary_colour if tenant is not None else "#1f6feb",
             "support_email": getattr(tenant, "support_email", ""),
             "is_public": is_public,
+            "signup_open": not is_public and not tenant.is_suspended,
         },
         "schema_name": connection.schema_name,
     }

@@ -4,6 +4,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from brokerage.errors import error_body
 from brokerage.request_context import client_ip, reset_current_ip, set_current_ip
 from brokerage.roles import perm
 
@@ -20,10 +21,7 @@ class SuspendedTenantMiddleware:
             if request.path.startswith("/static/"):
                 return self.get_response(request)
             if request.path.startswith("/api/"):
-                return JsonResponse(
-                    {"error": {"code": "tenant_suspended", "message": "This broker's service is suspended."}},
-                    status=403,
-                )
+                return JsonResponse(error_body("tenant_suspended", "This broker's service is suspended."), status=403)
             return render(request, "suspended.html", {"tenant": tenant}, status=403)
         return self.get_response(request)
 

@@ -314,5 +314,6 @@ if TESTING:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     # Tasks run inline unless a test starts a real worker and says otherwise.
     CELERY_TASK_ALWAYS_EAGER = True
-    # Tests share the developer's Redis: keep their cache keys apart.
-    CACHES["default"]["KEY_PREFIX"] = "test"
+    # Tests share the developer's Redis: keep each run's cache keys (used TOTP codes,
+    # rate limits) apart from the demo's and from other runs'.
+    CACHES["default"]["KEY_PREFIX"] = f"test{os.getpid()}"

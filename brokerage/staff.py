@@ -15,6 +15,7 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django_tenants.utils import tenant_context
 
 from brokerage.audit import audit_log
 from brokerage.errors import ApplicationError
@@ -69,7 +70,15 @@ def tenant_url(path: str, *, tenant, domain: str | None = None) -> str:
 
 
 def invitation_send(*, user: User, tenant, domain: str | None = None) -> None:
-    """Email a link where the person chooses a password (allauth's reset-from-key page)."""
+    """Email a link where the person chooses a password (allauth's reset-from-key page).
+
+    Runs in the tenant's schema: the token covers the person's email rows, which live there.
+    """
+    with tenant_context(tenant):
+        _invitation_send(user=user, tenant=tenant, domain=domain)
+
+
+def _invitation_send(*, user: User, tenant, domain: str | None) -> None:
     path = reverse(
         "account_reset_password_from_key",
         kwargs={"uidb36": user_pk_to_url_str(user), "key": default_token_generator.make_token(user)},
