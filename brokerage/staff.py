@@ -120,11 +120,14 @@ def staff_invite(
     return user
 
 
-def _guard_last_owner(user: User, *, removing: bool) -> None:
-    if removing and Role.OWNER in user.role_names:
+def _guard_owner_change(user: User, *, actor: User, removing: bool) -> None:
+    """Owners are made and unmade only by owners, and a tenant always keeps one."""
+    if removing:
         owners = User.objects.filter(groups__name=Role.OWNER, is_active=True).exclude(pk=user.pk)
         if not owners.exists():
             raise ApplicationError("A tenant must keep at least one active owner.")
+    if Role.OWNER not in actor.role_names:
+        raise ApplicationError("Only an owner can make or remove an owner.")
 
 
 @transaction.atomic
@@ -134,14 +137,14 @@ def staff_set_roles(*, user: User, roles: Iterable[str], actor: User) -> User:
     before = sorted(user.role_names)
     if before == sorted(roles):
         return user
-    if Role.OWNER in before and Role.OWNER not in roles:
-        _guard_last_owner(user, removing=True)
-    if Role.OWNER in roles and Role.OWNER not in before and Role.OWNER not in actor.role_names:
-        raise ApplicationError("Only an owner can make someone an owner.")
+    if (Role.OWNER in roles) != (Role.OWNER in before):
+        _guard_owner_change(user, actor=actor, removing=Role.OWNER in before)
     user.groups.set(Group.objects.filter(name__in=roles))
     user.is_staff = bool({Role.OWNER, Role.ADMIN} & set(roles))
     user.save(update_fields=["is_staff"])
-    audit_log(actor=actor, action="staff.roles_changed", obj=user, before={"roles": before}, after={"roles": roles})
+    audit_log(
+        actor=actor, action="staff.roles_changed", obj=user, before={"roles": before}, after={"roles": sorted(roles)}
+    )
     return user
 
 
@@ -153,7 +156,8 @@ def staff_set_active(*, user: User, is_active: bool, actor: User) -> User:
     if not is_active:
         if user.pk == actor.pk:
             raise ApplicationError("You cannot deactivate yourself.")
-        _guard_last_owner(user, removing=True)
+        if Role.OWNER in user.role_names:
+            _guard_owner_change(user, actor=actor, removing=True)
     user.is_active = is_active
     user.save(update_fields=["is_active"])
     if not is_active:
