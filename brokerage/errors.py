@@ -27,10 +27,17 @@ class ApplicationError(Exception):
         if code:
             self.code = code
 
+    def __str__(self) -> str:
+        details = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in self.fields.items())
+        return f"{self.message} {details}".strip()
 
-class ConflictError(ApplicationError):
-    code = "conflict"
-    http_status = status.HTTP_409_CONFLICT
+    def add_to_form(self, form) -> None:
+        """Show the error on a Django form: on its fields where it names them, else on top."""
+        if not self.fields:
+            form.add_error(None, self.message)
+        for field, messages in self.fields.items():
+            for message in messages:
+                form.add_error(field if field in form.fields else None, message)
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:

@@ -52,14 +52,6 @@ class StaffRolesForm(forms.Form):
     roles = forms.MultipleChoiceField(choices=STAFF_ROLE_CHOICES, widget=forms.CheckboxSelectMultiple)
 
 
-def _apply_errors(form: forms.Form, error: ApplicationError) -> None:
-    if not error.fields:
-        form.add_error(None, error.message)
-    for field, field_messages in error.fields.items():
-        for message in field_messages:
-            form.add_error(field if field in form.fields else None, message)
-
-
 @capability_required("staff_manage")
 def staff_list(request):
     people = User.objects.filter(groups__name__in=STAFF_ROLES).distinct().prefetch_related("groups")
@@ -70,7 +62,7 @@ def staff_list(request):
                 **form.cleaned_data, actor=request.user, domain=request.get_host().split(":")[0]
             )
         except ApplicationError as error:
-            _apply_errors(form, error)
+            error.add_to_form(form)
         else:
             messages.success(request, f"Invitation sent to {user.email}.")
             return redirect("ops:staff_list")
@@ -85,7 +77,7 @@ def staff_detail(request, user_id: int):
         try:
             staff_services.staff_set_roles(user=person, roles=form.cleaned_data["roles"], actor=request.user)
         except ApplicationError as error:
-            _apply_errors(form, error)
+            error.add_to_form(form)
         else:
             messages.success(request, f"Roles of {person.email} saved.")
             return redirect("ops:staff_detail", user_id=person.pk)

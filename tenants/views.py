@@ -52,14 +52,6 @@ class BrandingForm(forms.Form):
     logo = forms.FileField(required=False, help_text="PNG, JPEG or WebP, up to 512 KB")
 
 
-def _apply_errors(form: forms.Form, error: ApplicationError) -> None:
-    if not error.fields:
-        form.add_error(None, error.message)
-    for field, field_messages in error.fields.items():
-        for message in field_messages:
-            form.add_error(field if field in form.fields else None, message)
-
-
 @operator_required
 def tenant_list(request):
     form = TenantCreateForm(request.POST or None)
@@ -67,7 +59,7 @@ def tenant_list(request):
         try:
             tenant = services.tenant_provision(**form.cleaned_data, actor=request.user)
         except ApplicationError as error:
-            _apply_errors(form, error)
+            error.add_to_form(form)
         else:
             messages.success(
                 request, f"{tenant.name} is live; the invitation went to {form.cleaned_data['admin_email']}."
@@ -87,7 +79,7 @@ def tenant_detail(request, slug: str):
         try:
             services.tenant_brand(tenant=tenant, actor=request.user, logo=logo, **data)
         except ApplicationError as error:
-            _apply_errors(form, error)
+            error.add_to_form(form)
         else:
             messages.success(request, "Branding saved.")
             return redirect("console:tenant_detail", slug=tenant.slug)

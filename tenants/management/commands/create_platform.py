@@ -19,5 +19,4 @@ class Command(BaseCommand):
                 operator_invite(email=options["operator_email"])
                 self.stdout.write(f"Invitation sent to {options['operator_email']}.")
         except ApplicationError as error:
-            details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.fields.items())
-            raise CommandError(f"{error.message} {details}".strip()) from None
+            raise CommandError(str(error)) from None

@@ -26,8 +26,7 @@ class Command(BaseCommand):
                 jurisdiction=options["jurisdiction"],
             )
         except ApplicationError as error:
-            details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.fields.items())
-            raise CommandError(f"{error.message} {details}".strip()) from None
+            raise CommandError(str(error)) from None
         self.stdout.write(
             self.style.SUCCESS(f"Tenant {tenant.slug} created on {options['domain']} (schema {tenant.schema_name}).")
         )
