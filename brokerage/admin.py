@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 
 from brokerage.audit import audit_log, snapshot
 from brokerage.models import AuditRecord, User
@@ -34,15 +35,22 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
     list_display = ["email", "first_name", "last_name", "is_active", "last_login"]
     list_filter = ["is_active", "groups"]
     search_fields = ["email", "first_name", "last_name"]
-    # Roles change only through /ops/staff/, where the owner rules and the audit apply.
-    readonly_fields = ["last_login", "date_joined", "groups", "is_staff"]
+    # Sign-in identity, access and roles change only through /ops/staff/ and the
+    # account pages, where the owner rules, allauth's email records and the audit apply.
+    readonly_fields = ["email", "last_login", "date_joined", "groups", "is_staff", "is_active"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Person", {"fields": ["first_name", "last_name"]}),
         ("Access", {"fields": ["is_active", "is_staff", "groups"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
-    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+    def has_add_permission(self, request):
+        return False  # staff are invited from /ops/staff/, clients sign up on the portal
+
+    def user_change_password(self, request, id, form_url=""):  # noqa: A002 - Django's signature
+        # Setting someone else's password would take over their account: people reset their own.
+        raise PermissionDenied
 
 
 @admin.register(AuditRecord)

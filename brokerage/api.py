@@ -12,6 +12,7 @@ from brokerage import staff as staff_services
 from brokerage.models import AuditRecord, User
 from brokerage.permissions import HasCapability, IsActiveTenantUser
 from brokerage.roles import CAPABILITIES, STAFF_ROLES, Role
+from brokerage.selectors import staff_list
 
 STAFF_ROLE_VALUES = [r.value for r in Role if r in STAFF_ROLES]
 
@@ -66,7 +67,7 @@ class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     ordering_fields = ["email", "date_joined"]
 
     def get_queryset(self):
-        return User.objects.filter(groups__name__in=STAFF_ROLES).distinct().prefetch_related("groups").order_by("email")
+        return staff_list()
 
     def create(self, request):
         data = StaffInviteInput(data=request.data)

@@ -8,8 +8,7 @@ class BrokerageConfig(AppConfig):
     def ready(self) -> None:
         from brokerage import navigation
         from brokerage.dashboard import Card, register_card
-        from brokerage.models import User
-        from brokerage.roles import STAFF_ROLES
+        from brokerage.selectors import staff_list
 
         navigation.register_ops(
             navigation.NavItem("Dashboard", "ops:dashboard", "ops_access", order=0),
@@ -20,7 +19,7 @@ class BrokerageConfig(AppConfig):
             Card(
                 "Active staff",
                 "staff_manage",
-                lambda: User.objects.filter(is_active=True, groups__name__in=STAFF_ROLES).distinct().count(),
+                lambda: staff_list().filter(is_active=True).count(),
                 "ops:staff_list",
                 90,
             )

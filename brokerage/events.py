@@ -15,9 +15,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from brokerage.models import OutboxEvent, ProcessedEvent
 
@@ -26,8 +27,10 @@ logger = logging.getLogger(__name__)
 Handler = Callable[[OutboxEvent], None]
 _HANDLERS: dict[str, list[Handler]] = defaultdict(list)
 
-# An event sent to the broker but not delivered after this long is sent again.
+# An event sent to the broker but not delivered after this long is sent again,
+# up to MAX_DISPATCH_ATTEMPTS times; after that it waits for a person (it stays in the table).
 REDISPATCH_AFTER = timedelta(minutes=5)
+MAX_DISPATCH_ATTEMPTS = 20
 
 
 def subscribe(topic: str) -> Callable[[Handler], Handler]:
@@ -47,8 +50,15 @@ def event_publish(topic: str, payload: dict[str, Any]) -> OutboxEvent:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("event_publish must run inside the transaction of the change it reports")
     event = OutboxEvent.objects.create(topic=topic, payload=payload)
-    transaction.on_commit(lambda: event_dispatch(event.pk))
+    # The commit may happen after the caller has left this schema: dispatch from this one.
+    schema = connection.schema_name
+    transaction.on_commit(lambda: _dispatch_in(schema, event.pk))
     return event
+
+
+def _dispatch_in(schema: str, event_id: int) -> None:
+    with schema_context(schema):
+        event_dispatch(event_id)
 
 
 def event_dispatch(event_id: int) -> bool:
@@ -88,7 +98,7 @@ def events_pending_dispatch(now=None):
         delivered_at=None, dispatched_at=None, created_at__lt=now - timedelta(seconds=10)
     )
     stuck = OutboxEvent.objects.filter(delivered_at=None, dispatched_at__lt=now - REDISPATCH_AFTER)
-    return (never_sent | stuck).order_by("id")
+    return (never_sent | stuck).filter(dispatch_attempts__lt=MAX_DISPATCH_ATTEMPTS).order_by("id")
 
 
 def outbox_relay_once(limit: int = 500) -> int:

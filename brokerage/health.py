@@ -1,6 +1,7 @@
 """/health/: is the database, Redis and at least one worker answering?"""
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
@@ -21,13 +22,21 @@ def _redis() -> str:
     return "ok"
 
 
+WORKER_CHECK_SECONDS = 15
+
+
 def _worker() -> str:
+    """Pinging workers waits up to a second, so one answer serves every caller for a while."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return "eager (tasks run in the web process)"
-    from brokerage.celery import app
+    answer = cache.get("health:worker")
+    if answer is None:
+        from brokerage.celery import app
 
-    replies = app.control.inspect(timeout=1.0).ping() or {}
-    return f"ok ({len(replies)} worker{'s' if len(replies) != 1 else ''})" if replies else "no worker answered"
+        replies = app.control.inspect(timeout=1.0).ping() or {}
+        answer = f"ok ({len(replies)} worker{'s' if len(replies) != 1 else ''})" if replies else "no worker answered"
+        cache.set("health:worker", answer, WORKER_CHECK_SECONDS)
+    return answer
 
 
 @never_cache

@@ -3,6 +3,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from brokerage.errors import error_body
 from brokerage.request_context import client_ip, reset_current_ip, set_current_ip
@@ -41,16 +42,22 @@ class RequestContextMiddleware:
 
 
 class StaffMfaMiddleware:
-    """Staff (and operators) must have TOTP set up before they reach /ops/, /admin/ or the console."""
+    """Staff (and operators) must have TOTP set up before they reach /ops/, /admin/, the API or the console.
 
-    PROTECTED_TENANT_PREFIXES = ("/ops/", "/admin/")
+    The API check covers session sign-ins; tokens are issued only from /ops/, behind this check.
+    """
+
+    PROTECTED_TENANT_PREFIXES = ("/ops/", "/admin/", "/api/")
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         if self._needs_mfa(request):
-            return redirect(f"{reverse('mfa_activate_totp')}?next={request.path}")
+            if request.path.startswith("/api/"):
+                message = "Set up two-factor authentication before using the API."
+                return JsonResponse(error_body("mfa_required", message), status=403)
+            return redirect(f"{reverse('mfa_activate_totp')}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
 
     def _needs_mfa(self, request) -> bool:

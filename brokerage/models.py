@@ -135,15 +135,14 @@ class IdempotencyRecord(models.Model):
 
     user_id = models.BigIntegerField()
     key = models.CharField(max_length=255)
-    method = models.CharField(max_length=10)
     path = models.CharField(max_length=500)
     request_fingerprint = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField(null=True)
     response_body = models.JSONField(null=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user_id", "key"], name="idempotency_key_per_user")]
 
     def __str__(self) -> str:
-        return f"{self.method} {self.path} [{self.key}]"
+        return f"{self.path} [{self.key}]"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from brokerage.roles import perm
 
@@ -21,10 +21,7 @@ class NavItem:
 
     @property
     def url(self) -> str:
-        try:
-            return reverse(self.url_name)
-        except NoReverseMatch:
-            return ""
+        return reverse(self.url_name)
 
 
 _MENUS: dict[str, list[NavItem]] = {"ops": [], "portal": [], "partners": []}
@@ -51,4 +48,4 @@ def register_partners(*items: NavItem) -> None:
 
 
 def menu_for(menu: str, user) -> list[NavItem]:
-    return [item for item in _MENUS[menu] if user.has_perm(perm(item.capability)) and item.url]
+    return [item for item in _MENUS[menu] if user.has_perm(perm(item.capability))]

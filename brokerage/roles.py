@@ -126,6 +126,11 @@ ROLE_MODEL_PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
+def opens_admin_site(roles) -> bool:
+    """Owners and admins may use the tenant admin (Django's is_staff flag)."""
+    return bool({Role.OWNER, Role.ADMIN} & set(roles))
+
+
 def perm(codename: str) -> str:
     """The full permission name of a capability, checked against the table."""
     if codename not in CAPABILITIES:

@@ -27,10 +27,12 @@ def env_list(name: str, default: str) -> list[str]:
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 TESTING = env_bool("BROKERAGE_TESTING", False)
+# The demo: no secret needed, plain HTTP, demo accounts with published passwords.
+BROKERAGE_DEMO = env_bool("BROKERAGE_DEMO", False)
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
-    if not (DEBUG or TESTING or env_bool("BROKERAGE_DEMO", False)):
+    if not (DEBUG or TESTING or BROKERAGE_DEMO):
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set outside DEBUG, demo and test runs.")
     SECRET_KEY = "insecure-development-key-" + "x" * 40
 
@@ -171,6 +173,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     # Every tenant: send outbox events that a broker outage left behind.
     "outbox-relay": {"task": "brokerage.tasks.outbox_relay", "schedule": 30.0},
+    "idempotency-purge": {"task": "brokerage.tasks.idempotency_purge", "schedule": 3600.0},
 }
 
 # --- Auth --------------------------------------------------------------------
@@ -195,8 +198,12 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_SIGNUP_FORM_CLASS = "crm.forms.ClientSignupForm"
+ACCOUNT_FORMS = {"signup": "crm.signup.PortalSignupForm"}
 ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
 ACCOUNT_UNIQUE_EMAIL = True
+# Confirmation keys are random and stored in the tenant's schema. allauth's default
+# (an HMAC of the EmailAddress id) would verify the same id in every tenant.
+ACCOUNT_EMAIL_CONFIRMATION_HMAC = False
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = None
 # Brute force: 5 failed logins per account per 5 minutes, 10 per IP per minute.
@@ -283,7 +290,7 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if env_bool("DJANGO_SECURE", not (DEBUG or TESTING or env_bool("BROKERAGE_DEMO", False))):
+if env_bool("DJANGO_SECURE", not (DEBUG or TESTING or BROKERAGE_DEMO)):
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
@@ -306,7 +313,10 @@ BROKERAGE_URL_SCHEME = os.environ.get("BROKERAGE_URL_SCHEME", "https")
 BROKERAGE_URL_PORT = os.environ.get("BROKERAGE_URL_PORT", "")
 BROKERAGE_REQUIRE_STAFF_MFA = env_bool("BROKERAGE_REQUIRE_STAFF_MFA", True)
 # How many reverse proxies we run in front of the app (0: clients connect directly).
+# The audit trail, allauth's login rate limits and DRF's throttles all read it.
 BROKERAGE_TRUSTED_PROXY_COUNT = int(os.environ.get("BROKERAGE_TRUSTED_PROXY_COUNT", "0"))
+ALLAUTH_TRUSTED_PROXY_COUNT = BROKERAGE_TRUSTED_PROXY_COUNT
+REST_FRAMEWORK["NUM_PROXIES"] = BROKERAGE_TRUSTED_PROXY_COUNT
 
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -20,7 +20,14 @@ from django_tenants.utils import tenant_context
 from brokerage.audit import audit_log
 from brokerage.errors import ApplicationError
 from brokerage.models import User
-from brokerage.roles import CAPABILITIES, ROLE_CAPABILITIES, ROLE_MODEL_PERMISSIONS, STAFF_ROLES, Role
+from brokerage.roles import (
+    CAPABILITIES,
+    ROLE_CAPABILITIES,
+    ROLE_MODEL_PERMISSIONS,
+    STAFF_ROLES,
+    Role,
+    opens_admin_site,
+)
 
 
 def roles_sync() -> None:
@@ -104,13 +111,15 @@ def staff_invite(
 ) -> User:
     email = _clean_email(email)
     roles = _clean_roles(roles, allowed=STAFF_ROLES)
+    if Role.OWNER in roles and actor is not None and Role.OWNER not in actor.role_names:
+        raise ApplicationError("Only an owner can make someone an owner.", fields={"roles": ["Owners invite owners."]})
     if User.objects.filter(email=email).exists():
         raise ApplicationError("Someone with this email already has an account.", fields={"email": ["Already in use."]})
     user = User.objects.create_user(
         email,
         first_name=first_name.strip(),
         last_name=last_name.strip(),
-        is_staff=bool({Role.OWNER, Role.ADMIN} & set(roles)),
+        is_staff=opens_admin_site(roles),
     )
     user.groups.set(Group.objects.filter(name__in=roles))
     EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
@@ -121,7 +130,13 @@ def staff_invite(
 
 
 def _guard_owner_change(user: User, *, actor: User, removing: bool) -> None:
-    """Owners are made and unmade only by owners, and a tenant always keeps one."""
+    """Owners are made and unmade only by owners, and a tenant always keeps one.
+
+    One owner change at a time per tenant: two owners demoting each other at
+    once would otherwise each see the other and leave the tenant with none.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.owners'))")
     if removing:
         owners = User.objects.filter(groups__name=Role.OWNER, is_active=True).exclude(pk=user.pk)
         if not owners.exists():
@@ -140,7 +155,7 @@ def staff_set_roles(*, user: User, roles: Iterable[str], actor: User) -> User:
     if (Role.OWNER in roles) != (Role.OWNER in before):
         _guard_owner_change(user, actor=actor, removing=Role.OWNER in before)
     user.groups.set(Group.objects.filter(name__in=roles))
-    user.is_staff = bool({Role.OWNER, Role.ADMIN} & set(roles))
+    user.is_staff = opens_admin_site(roles)
     user.save(update_fields=["is_staff"])
     audit_log(
         actor=actor, action="staff.roles_changed", obj=user, before={"roles": before}, after={"roles": sorted(roles)}
@@ -173,3 +188,15 @@ def staff_set_active(*, user: User, is_active: bool, actor: User) -> User:
         after={"is_active": is_active},
     )
     return user
+
+
+@transaction.atomic
+def api_token_issue(*, user: User) -> str:
+    """Replace the person's API token; the key is returned once, to be shown once."""
+    from rest_framework.authtoken.models import Token
+
+    User.objects.select_for_update().get(pk=user.pk)  # two clicks at once get one token, not an error
+    Token.objects.filter(user=user).delete()
+    token = Token.objects.create(user=user)
+    audit_log(actor=user, action="auth.api_token.issued", obj=user)
+    return token.key

@@ -1,14 +1,12 @@
 """URLs of the platform (public) domain: the operator console."""
 
-from django.conf import settings
-from django.urls import include, path, re_path
-from django.views.static import serve
+from django.urls import include, path
 
-from brokerage import health
+from brokerage import health, media
 
 urlpatterns = [
     path("", include(("tenants.urls", "console"))),
     path("accounts/", include("allauth.urls")),
     path("health/", health.health, name="health"),
-    re_path(r"^media/(?P<path>branding/.+)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    path("media/branding/<slug:slug>/<str:filename>", media.branding_file),
 ]

@@ -1,13 +1,13 @@
 """URLs of a tenant's domains: the three portals, admin, API, accounts."""
 
 from allauth.account.decorators import secure_admin_login
-from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, re_path
-from django.views.static import serve
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from brokerage import health, views
+from brokerage import health, media, views
+
+handler404 = views.not_found
 
 # The admin signs in through allauth (with its TOTP step), never with a bare password.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -39,5 +39,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("health/", health.health, name="health"),
-    re_path(r"^media/(?P<path>branding/.+)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    path("media/branding/<slug:slug>/<str:filename>", media.branding_file),
 ]

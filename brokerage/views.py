@@ -6,19 +6,28 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_POST
+from django.views.defaults import page_not_found
 from rest_framework.authtoken.models import Token
 
+from brokerage import selectors
 from brokerage import staff as staff_services
-from brokerage.audit import audit_log
-from brokerage.errors import ApplicationError
-from brokerage.models import AuditRecord, User
+from brokerage.errors import ApplicationError, error_body
+from brokerage.models import AuditRecord
 from brokerage.permissions import capability_required
 from brokerage.roles import STAFF_ROLES, Role, perm
 
 STAFF_ROLE_CHOICES = [(r.value, r.label) for r in Role if r in STAFF_ROLES]
+
+
+def not_found(request, exception):
+    """404 for the tenant domains: the API's JSON error shape under /api/, a page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", "Not found."), status=404)
+    return page_not_found(request, exception)
 
 
 @login_required
@@ -54,7 +63,7 @@ class StaffRolesForm(forms.Form):
 
 @capability_required("staff_manage")
 def staff_list(request):
-    people = User.objects.filter(groups__name__in=STAFF_ROLES).distinct().prefetch_related("groups")
+    people = selectors.staff_list()
     form = StaffInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -71,7 +80,7 @@ def staff_list(request):
 
 @capability_required("staff_manage")
 def staff_detail(request, user_id: int):
-    person = get_object_or_404(User.objects.filter(groups__name__in=STAFF_ROLES).distinct(), pk=user_id)
+    person = get_object_or_404(selectors.staff_list(), pk=user_id)
     form = StaffRolesForm(request.POST or None, initial={"roles": sorted(person.role_names)})
     if request.method == "POST" and form.is_valid():
         try:
@@ -87,7 +96,7 @@ def staff_detail(request, user_id: int):
 @require_POST
 @capability_required("staff_manage")
 def staff_set_active(request, user_id: int):
-    person = get_object_or_404(User.objects.filter(groups__name__in=STAFF_ROLES).distinct(), pk=user_id)
+    person = get_object_or_404(selectors.staff_list(), pk=user_id)
     activate = request.POST.get("active") == "1"
     try:
         staff_services.staff_set_active(user=person, is_active=activate, actor=request.user)
@@ -128,13 +137,9 @@ def audit_list(request):
 
 @capability_required("ops_access")
 def api_token(request):
-    token = Token.objects.filter(user=request.user).first()
     new_key = None
     if request.method == "POST":
-        if token:
-            token.delete()
-        token = Token.objects.create(user=request.user)
-        new_key = token.key
-        audit_log(actor=request.user, action="auth.api_token.issued", obj=request.user)
+        new_key = staff_services.api_token_issue(user=request.user)
         messages.success(request, "A new API token was issued; the previous one no longer works.")
+    token = Token.objects.filter(user=request.user).first()
     return render(request, "ops/api_token.html", {"token": token, "new_key": new_key})

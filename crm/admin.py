@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from brokerage.admin import AuditedModelAdmin
 from crm.models import Client
 
 
 @admin.register(Client)
-class ClientAdmin(admin.ModelAdmin):
+class ClientAdmin(AuditedModelAdmin):
     list_display = ["email", "first_name", "last_name", "country", "status", "created_at"]
     list_filter = ["status", "country"]
     search_fields = ["email", "first_name", "last_name"]

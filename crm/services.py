@@ -13,8 +13,14 @@ def client_register(*, user: User, first_name: str, last_name: str, country: str
     user.first_name, user.last_name = first_name.strip(), last_name.strip()
     user.save(update_fields=["first_name", "last_name"])
     user.groups.add(Group.objects.get(name=Role.CLIENT))
-    client = Client.objects.create(
-        user=user, first_name=user.first_name, last_name=user.last_name, email=user.email, country=country.upper()
-    )
+    # A lead imported or entered by staff becomes this person's record, history and all.
+    client = Client.objects.select_for_update().filter(email=user.email, user=None).first()
+    if client is None:
+        client = Client(email=user.email, status=Client.Status.REGISTERED)
+    client.user, client.first_name, client.last_name = user, user.first_name, user.last_name
+    client.country = country.upper()
+    if client.status == Client.Status.LEAD:
+        client.status = Client.Status.REGISTERED
+    client.save()
     event_publish("crm.client.registered", {"client_id": client.pk, "email": client.email})
     return client

@@ -18,7 +18,7 @@ from django.db import transaction
 from django_tenants.utils import schema_context, tenant_context
 
 from brokerage.models import User
-from brokerage.roles import STAFF_ROLES, Role
+from brokerage.roles import STAFF_ROLES, Role, opens_admin_site
 from brokerage.staff import roles_sync
 from crm.models import Client
 from tenants.models import Tenant
@@ -110,7 +110,7 @@ def _user(email: str, *, first_name: str, last_name: str, roles: list[str], staf
         user.set_password(DEMO_PASSWORD)
     if not user.first_name:  # e.g. the owner created by provisioning, who has only an email
         user.first_name, user.last_name = first_name, last_name
-    user.is_staff = bool({Role.OWNER, Role.ADMIN} & set(roles)) or user.is_superuser
+    user.is_staff = opens_admin_site(roles) or user.is_superuser
     user.save()
     user.groups.add(*Group.objects.filter(name__in=roles))
     EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PORT="${PORT:-8000}"
+# Loopback only: the demo has published passwords. BIND=0.0.0.0 exposes it on purpose.
+BIND="${BIND:-127.0.0.1}"
 ROOT="$PWD"
 mkdir -p var/log var/run
 
@@ -112,7 +114,7 @@ say "web server on http://localhost:$PORT/ (access log below; Ctrl-C stops every
 # the trap at once (bash defers traps while a foreground child runs).
 # --no-control-socket: gunicorn 27 otherwise puts one in ~/.gunicorn/, shared by
 # every gunicorn of this user; the demo does not use it.
-.venv/bin/gunicorn brokerage.wsgi --bind "0.0.0.0:$PORT" --workers 3 --access-logfile - \
+.venv/bin/gunicorn brokerage.wsgi --bind "$BIND:$PORT" --workers 3 --access-logfile - \
     --no-control-socket 9>&- &
 web_pid=$!
 BG_PIDS+=("$web_pid"); echo "$web_pid" >var/run/gunicorn.pid

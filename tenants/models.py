@@ -36,7 +36,8 @@ class Tenant(TenantMixin):
     suspended_reason = models.CharField(max_length=200, blank=True)
 
     auto_create_schema = True
-    auto_drop_schema = True
+    # A stray delete() must not drop a broker's data; provisioning's clean-up passes force_drop.
+    auto_drop_schema = False
 
     class Meta:
         ordering = ["name"]

@@ -7,7 +7,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 from django_tenants.utils import tenant_context
 
@@ -30,12 +30,28 @@ def _schema_name(slug: str) -> str:
 
 
 def tenant_validate_new(
-    *, name: str, slug: str, domain: str, admin_email: str, base_currency: str
+    *,
+    name: str,
+    slug: str,
+    domain: str,
+    admin_email: str,
+    base_currency: str,
+    jurisdiction: str = "",
+    support_email: str = "",
 ) -> dict[str, list[str]]:
     """Every problem with a new tenant's details, by field; empty when all is well."""
     errors: dict[str, list[str]] = {}
     if not name.strip():
         errors["name"] = ["Give the broker a name."]
+    elif len(name.strip()) > Tenant._meta.get_field("name").max_length:
+        errors["name"] = ["Keep the name under 100 characters."]
+    if len(jurisdiction.strip()) > Tenant._meta.get_field("jurisdiction").max_length:
+        errors["jurisdiction"] = ["Keep the jurisdiction under 100 characters."]
+    if support_email.strip():
+        try:
+            validate_email(support_email.strip())
+        except ValidationError:
+            errors["support_email"] = ["Enter a valid email address."]
     if not re.match(SLUG_PATTERN, slug) or slug in RESERVED_SLUGS:
         errors["slug"] = ["Use 3-40 lowercase letters, digits and hyphens, starting with a letter."]
     elif Tenant.objects.filter(slug=slug).exists() or Tenant.objects.filter(schema_name=_schema_name(slug)).exists():
@@ -75,7 +91,13 @@ def tenant_provision(
     admin_email = admin_email.strip().lower()
     slug = (slug or slugify(name)).strip().lower()
     errors = tenant_validate_new(
-        name=name, slug=slug, domain=domain, admin_email=admin_email, base_currency=base_currency
+        name=name,
+        slug=slug,
+        domain=domain,
+        admin_email=admin_email,
+        base_currency=base_currency,
+        jurisdiction=jurisdiction,
+        support_email=support_email,
     )
     if errors:
         raise ApplicationError("The tenant cannot be created.", fields=errors)
@@ -88,7 +110,12 @@ def tenant_provision(
         jurisdiction=jurisdiction.strip(),
         support_email=support_email.strip() or admin_email,
     )
-    tenant.save(verbosity=0)  # creates the schema and runs the tenant migrations
+    try:
+        tenant.save(verbosity=0)  # creates the schema and runs the tenant migrations
+    except IntegrityError:  # another provisioning took the slug a moment ago
+        raise ApplicationError(
+            "The tenant cannot be created.", fields={"slug": [f"The slug {slug!r} is taken."]}
+        ) from None
     try:
         with transaction.atomic():
             Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
@@ -101,6 +128,9 @@ def tenant_provision(
                 obj=tenant,
                 after={"slug": slug, "domain": domain, "admin_email": admin_email},
             )
+    except IntegrityError:  # another provisioning took the domain a moment ago
+        tenant.delete(force_drop=True)
+        raise ApplicationError("The tenant cannot be created.", fields={"domain": [f"{domain} is taken."]}) from None
     except Exception:
         tenant.delete(force_drop=True)
         raise
@@ -225,11 +255,11 @@ def operator_invite(*, email: str, actor=None):
     from brokerage.models import User
     from brokerage.staff import invitation_send
 
+    email = email.strip().lower()
     try:
         validate_email(email)
     except ValidationError:
         raise ApplicationError("Enter a valid email address.", fields={"email": ["Invalid."]}) from None
-    email = email.strip().lower()
     public = Tenant.objects.get(schema_name=settings.PUBLIC_SCHEMA_NAME)
     with schema_context(settings.PUBLIC_SCHEMA_NAME), transaction.atomic():
         if User.objects.filter(email=email).exists():

@@ -6,6 +6,7 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.contrib.auth.models import Group
 
 from brokerage.models import User
+from brokerage.roles import opens_admin_site
 from crm.models import Client
 
 PASSWORD = "correct-horse-battery"
@@ -44,7 +45,7 @@ class ClientFactory(factory.django.DjangoModelFactory):
 
 
 def staff_user(email: str, *, roles: list[str], mfa: bool = True) -> User:
-    user = UserFactory(email=email, roles=roles, is_staff=bool({"owner", "admin"} & set(roles)))
+    user = UserFactory(email=email, roles=roles, is_staff=opens_admin_site(roles))
     if mfa:
         TOTP.activate(user, TOTP_SECRET)
     return user

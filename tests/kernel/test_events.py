@@ -104,3 +104,11 @@ def test_a_failing_handler_runs_again_on_redelivery_and_then_only_once(in_alpha)
     events.event_deliver(event.pk)
     assert handled == [event.pk, event.pk]
     assert ProcessedEvent.objects.filter(event=event).count() == 1
+
+
+def test_the_relay_gives_up_on_an_event_after_too_many_attempts(in_alpha):
+    old = timezone.now() - timedelta(minutes=10)
+    hopeless = OutboxEvent.objects.create(
+        topic="tests.client_welcomed", dispatched_at=old, dispatch_attempts=events.MAX_DISPATCH_ATTEMPTS
+    )
+    assert hopeless not in events.events_pending_dispatch()

@@ -107,3 +107,37 @@ def test_two_racing_requests_with_one_key_run_the_action_once(alpha):
         assert Client.objects.filter(first_name="Transfer").count() == 1
     assert results.count(201) >= 1
     assert set(results) <= {201, 409}
+
+
+class FailingAfterWorkViewSet(viewsets.ViewSet):
+    """Does its work, then fails: the work must not survive, nor the key."""
+
+    @idempotent
+    def create(self, request):
+        Client.objects.create(first_name="Half", last_name="Done", email="half@example.test")
+        return Response({"error": "psp down"}, status=502)
+
+
+def test_a_request_that_fails_after_doing_work_keeps_neither_the_work_nor_the_key(in_alpha, alice):
+    failing = FailingAfterWorkViewSet.as_view({"post": "create"})
+    request = factory.post("/api/v1/transfers/", {"amount": "1.00"}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    force_authenticate(request, user=alice)
+    assert failing(request).status_code == 502
+    assert not Client.objects.filter(first_name="Half").exists()
+    assert not IdempotencyRecord.objects.exists()
+    # The corrected retry with the same key runs normally.
+    assert _post(alice, {"amount": "1.00"}, key="k").status_code == 201
+
+
+def test_old_keys_are_purged_and_recent_ones_kept(in_alpha, alice):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from brokerage.idempotency import RETENTION, idempotency_purge
+
+    _post(alice, {"amount": "1.00"}, key="old")
+    _post(alice, {"amount": "2.00"}, key="new")
+    IdempotencyRecord.objects.filter(key="old").update(created_at=timezone.now() - RETENTION - timedelta(minutes=1))
+    assert idempotency_purge() == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]

@@ -169,7 +169,7 @@ def test_a_staff_member_without_totp_is_sent_to_set_it_up_before_the_ops_dashboa
 
     # Then they are sent to TOTP activation, and come back to /ops/ afterwards
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/2fa/totp/activate/?next=/ops/"
+    assert response["Location"] == "/accounts/2fa/totp/activate/?next=%2Fops%2F"
 
 
 @pytest.mark.parametrize("path", ["/ops/", "/ops/crm/clients/"])

@@ -125,7 +125,7 @@ def test_an_invited_colleague_chooses_a_password_through_the_emailed_link_and_si
 
     assert signed_in.status_code == 302
     assert signed_in["Location"] == "/"
-    assert nina.get("/ops/")["Location"] == "/accounts/2fa/totp/activate/?next=/ops/"
+    assert nina.get("/ops/")["Location"] == "/accounts/2fa/totp/activate/?next=%2Fops%2F"
     # The link works once
     assert b"Bad Token" in nina.get(path, follow=True).content
 

@@ -86,7 +86,7 @@ def test_an_operator_without_totp_is_sent_to_set_it_up_first(db):
     response = client.get("/")
 
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/2fa/totp/activate/?next=/"
+    assert response["Location"] == "/accounts/2fa/totp/activate/?next=%2F"
 
 
 # --- suspending and reactivating -------------------------------------------------------------------

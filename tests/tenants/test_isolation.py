@@ -206,7 +206,14 @@ def test_two_tenants_can_cache_the_same_key_without_overwriting_each_other(alpha
 # --- hosts ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/", "/ops/", "/api/v1/me/", "/accounts/login/"])
+def test_an_unknown_host_gets_a_json_404_on_api_paths():
+    response = web_client("nowhere.localhost").get("/api/v1/me/")
+
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "Not found.", "fields": {}}}
+
+
+@pytest.mark.parametrize("path", ["/", "/ops/", "/accounts/login/"])
 def test_an_unknown_host_gets_the_html_404_page_and_no_traceback(path):
     response = web_client("nowhere.localhost").get(path)
 

@@ -174,7 +174,7 @@ def test_the_new_owners_invitation_link_lets_them_choose_a_password_and_sign_in(
     response = client.post("/accounts/login/", {"login": "owner@gamma.test", "password": NEW_PASSWORD})
     assert response.status_code == 302
     assert response["Location"] == "/"
-    assert client.get("/ops/")["Location"] == "/accounts/2fa/totp/activate/?next=/ops/"
+    assert client.get("/ops/")["Location"] == "/accounts/2fa/totp/activate/?next=%2Fops%2F"
 
 
 def test_the_provision_tenant_command_creates_the_tenant_and_reports_where(

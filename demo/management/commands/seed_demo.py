@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from demo import seed
 
@@ -8,6 +8,10 @@ class Command(BaseCommand):
     help = "Create (or complete) the demo platform: two sub-brokers, a user per role, clients. Safe to re-run."
 
     def handle(self, *args, **options):
+        if not (settings.DEBUG or settings.BROKERAGE_DEMO or settings.TESTING):
+            raise CommandError(
+                "seed_demo creates accounts with published passwords: run it only for a demo (BROKERAGE_DEMO=1)."
+            )
         tenants = seed.seed_demo()
         port = f":{settings.BROKERAGE_URL_PORT}" if settings.BROKERAGE_URL_PORT else ""
         scheme = settings.BROKERAGE_URL_SCHEME
