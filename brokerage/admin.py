@@ -71,3 +71,4 @@ class AuditRecordAdmin(admin.ModelAdmin):
 
 admin.site.unregister(Group)
 admin.site.site_header = "Tenant administration"
+admin.site.site_title = "Tenant administration"

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -24,6 +24,20 @@ class SuspendedTenantMiddleware:
             if request.path.startswith("/api/"):
                 return JsonResponse(error_body("tenant_suspended", "This broker's service is suspended."), status=403)
             return render(request, "suspended.html", {"tenant": tenant}, status=403)
+        return self.get_response(request)
+
+
+class RejectNulBytesMiddleware:
+    """A NUL byte in a query string is never meant; PostgreSQL refuses it deep in a query."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if any("\x00" in key + "".join(values) for key, values in request.GET.lists()):
+            if request.path.startswith("/api/"):
+                return JsonResponse(error_body("invalid", "The query string contains a NUL byte."), status=400)
+            return HttpResponseBadRequest("The address contains a NUL byte.")
         return self.get_response(request)
 
 

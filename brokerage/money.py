@@ -18,6 +18,9 @@ MINOR_UNITS: dict[str, int] = {
 }  # fmt: skip
 
 CURRENCY_CHOICES = [(code, code) for code in sorted(MINOR_UNITS)]
+# What a broker keeps its books in: ISO 4217 national currencies, not metals or crypto.
+FIAT_CURRENCIES = frozenset(MINOR_UNITS) - {"XAU", "XAG", "BTC", "ETH", "USDT", "USDC"}
+FIAT_CURRENCY_CHOICES = [(code, code) for code in sorted(FIAT_CURRENCIES)]
 
 
 class CurrencyError(ValueError):
@@ -119,4 +122,14 @@ class Money:
         return f"{quantize(self.amount, self.currency):,} {self.currency}"
 
 
-__all__ = ["CURRENCY_CHOICES", "MINOR_UNITS", "CurrencyError", "Money", "ROUND_HALF_EVEN", "parse_amount", "quantize"]
+__all__ = [
+    "CURRENCY_CHOICES",
+    "FIAT_CURRENCIES",
+    "FIAT_CURRENCY_CHOICES",
+    "MINOR_UNITS",
+    "CurrencyError",
+    "Money",
+    "ROUND_HALF_EVEN",
+    "parse_amount",
+    "quantize",
+]

@@ -92,7 +92,7 @@ def _invitation_send(*, user: User, tenant, domain: str | None) -> None:
     )
     context = {"user": user, "tenant": tenant, "link": tenant_url(path, tenant=tenant, domain=domain)}
     send_mail(
-        subject=f"You are invited to {tenant.brand_name}",
+        subject=f"Your invitation to {tenant.brand_name}",
         message=render_to_string("emails/invitation.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[user.email],

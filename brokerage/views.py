@@ -107,6 +107,14 @@ def staff_set_active(request, user_id: int):
     return redirect("ops:staff_detail", user_id=person.pk)
 
 
+def _date_or_none(text: str):
+    """A filter date, or None when empty or not a real date (2026-02-30)."""
+    try:
+        return parse_date(text)
+    except ValueError:
+        return None
+
+
 @capability_required("audit_view")
 def audit_list(request):
     records = AuditRecord.objects.all()
@@ -114,12 +122,12 @@ def audit_list(request):
     if filters["actor"]:
         records = records.filter(actor_email__icontains=filters["actor"])
     if filters["action"]:
-        records = records.filter(action__startswith=filters["action"])
+        records = records.filter(action__istartswith=filters["action"])
     if filters["object_type"]:
         records = records.filter(object_type=filters["object_type"])
-    if since := parse_date(filters["since"] or "x"):
+    if since := _date_or_none(filters["since"]):
         records = records.filter(occurred_at__date__gte=since)
-    if until := parse_date(filters["until"] or "x"):
+    if until := _date_or_none(filters["until"]):
         records = records.filter(occurred_at__date__lte=until)
     page = Paginator(records, 50).get_page(request.GET.get("page"))
     object_types = AuditRecord.objects.order_by().values_list("object_type", flat=True).distinct()
@@ -139,7 +147,11 @@ def audit_list(request):
 def api_token(request):
     new_key = None
     if request.method == "POST":
+        had_token = Token.objects.filter(user=request.user).exists()
         new_key = staff_services.api_token_issue(user=request.user)
-        messages.success(request, "A new API token was issued; the previous one no longer works.")
+        messages.success(
+            request,
+            "A new API token was issued; the previous one no longer works." if had_token else "API token issued.",
+        )
     token = Token.objects.filter(user=request.user).first()
     return render(request, "ops/api_token.html", {"token": token, "new_key": new_key})

@@ -1,4 +1,5 @@
 from django import forms
+from django_countries import countries
 
 from crm import services
 
@@ -8,15 +9,9 @@ class ClientSignupForm(forms.Form):
 
     first_name = forms.CharField(max_length=100)
     last_name = forms.CharField(max_length=100)
-    country = forms.CharField(max_length=2, min_length=2, help_text="Two-letter country code, e.g. GB")
+    country = forms.ChoiceField(label="Country of residence", choices=[("", "Choose…"), *countries])
 
     field_order = ["first_name", "last_name", "country", "email", "password1", "password2"]
-
-    def clean_country(self) -> str:
-        value = self.cleaned_data["country"].strip().upper()
-        if not value.isalpha():
-            raise forms.ValidationError("Use a two-letter country code such as GB or DE.")
-        return value
 
     def signup(self, request, user) -> None:
         services.client_register(

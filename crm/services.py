@@ -1,6 +1,7 @@
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from brokerage.audit import audit_log
 from brokerage.events import event_publish
 from brokerage.models import User
 from brokerage.roles import Role
@@ -24,3 +25,17 @@ def client_register(*, user: User, first_name: str, last_name: str, country: str
     client.save()
     event_publish("crm.client.registered", {"client_id": client.pk, "email": client.email})
     return client
+
+
+@transaction.atomic
+def client_email_sync(*, user: User) -> None:
+    """The person made another address primary: the client record follows, and it is on record."""
+    client = Client.objects.select_for_update().filter(user=user).first()
+    if client is None or client.email == user.email:
+        return
+    before = client.email
+    client.email = user.email
+    client.save(update_fields=["email"])
+    audit_log(
+        actor=user, action="crm.client.email_changed", obj=client, before={"email": before}, after={"email": user.email}
+    )

@@ -140,8 +140,10 @@ def seed_tenant(spec: DemoTenant, *, clients: int = 24) -> Tenant:
             base_currency=spec.currency,
             jurisdiction=spec.jurisdiction,
         )
-        tenant.primary_colour = spec.colour
-        tenant.save(update_fields=["primary_colour"])
+    # Branding is (re)set on every run, so the demo always looks as documented.
+    tenant.primary_colour = spec.colour
+    tenant.support_email = f"help@{spec.slug}.test"
+    tenant.save(update_fields=["primary_colour", "support_email"])
     with tenant_context(tenant), transaction.atomic():
         roles_sync()
         for role in Role:

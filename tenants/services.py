@@ -13,7 +13,7 @@ from django_tenants.utils import tenant_context
 
 from brokerage.audit import audit_log, snapshot
 from brokerage.errors import ApplicationError
-from brokerage.money import MINOR_UNITS
+from brokerage.money import FIAT_CURRENCIES
 from brokerage.roles import Role
 from tenants.models import COLOUR_PATTERN, SLUG_PATTERN, Domain, Tenant
 
@@ -22,6 +22,7 @@ DOMAIN_PATTERN = re.compile(
 )
 RESERVED_SLUGS = {"public", "www", "admin", "api", "static", "media"}
 LOGO_MAX_BYTES = 512 * 1024
+LOGO_MAX_PIXELS = 2000
 LOGO_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 
 
@@ -45,6 +46,8 @@ def tenant_validate_new(
         errors["name"] = ["Give the broker a name."]
     elif len(name.strip()) > Tenant._meta.get_field("name").max_length:
         errors["name"] = ["Keep the name under 100 characters."]
+    elif Tenant.objects.filter(name__iexact=name.strip()).exists():
+        errors["name"] = [f"A tenant named {name.strip()!r} exists already."]
     if len(jurisdiction.strip()) > Tenant._meta.get_field("jurisdiction").max_length:
         errors["jurisdiction"] = ["Keep the jurisdiction under 100 characters."]
     if support_email.strip():
@@ -52,7 +55,9 @@ def tenant_validate_new(
             validate_email(support_email.strip())
         except ValidationError:
             errors["support_email"] = ["Enter a valid email address."]
-    if not re.match(SLUG_PATTERN, slug) or slug in RESERVED_SLUGS:
+    if slug in RESERVED_SLUGS:
+        errors["slug"] = [f"{slug!r} is reserved by the platform."]
+    elif not re.match(SLUG_PATTERN, slug):
         errors["slug"] = ["Use 3-40 lowercase letters, digits and hyphens, starting with a letter."]
     elif Tenant.objects.filter(slug=slug).exists() or Tenant.objects.filter(schema_name=_schema_name(slug)).exists():
         errors["slug"] = [f"The slug {slug!r} is taken."]
@@ -64,8 +69,8 @@ def tenant_validate_new(
         validate_email(admin_email)
     except ValidationError:
         errors["admin_email"] = ["Enter a valid email address."]
-    if base_currency not in MINOR_UNITS:
-        errors["base_currency"] = ["Unknown currency."]
+    if base_currency not in FIAT_CURRENCIES:
+        errors["base_currency"] = ["Choose a fiat currency."]
     return errors
 
 
@@ -108,7 +113,7 @@ def tenant_provision(
         slug=slug,
         base_currency=base_currency,
         jurisdiction=jurisdiction.strip(),
-        support_email=support_email.strip() or admin_email,
+        support_email=support_email.strip(),
     )
     try:
         tenant.save(verbosity=0)  # creates the schema and runs the tenant migrations
@@ -179,12 +184,16 @@ def _check_logo(logo: UploadedFile) -> str:
     try:
         image = Image.open(logo)
         image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError):
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
         raise ApplicationError(
             "The logo is not an image.", fields={"logo": ["Upload a PNG, JPEG or WebP image."]}
         ) from None
     if image.format not in LOGO_FORMATS:
         raise ApplicationError("Unsupported logo format.", fields={"logo": ["Upload a PNG, JPEG or WebP image."]})
+    if max(image.size) > LOGO_MAX_PIXELS:
+        raise ApplicationError(
+            "The logo is too large.", fields={"logo": [f"Keep it within {LOGO_MAX_PIXELS}×{LOGO_MAX_PIXELS} pixels."]}
+        )
     logo.seek(0)
     return LOGO_FORMATS[image.format]
 
@@ -204,8 +213,8 @@ def tenant_brand(*, tenant: Tenant, actor, logo: UploadedFile | None = None, **c
             validate_email(changes["support_email"])
         except ValidationError:
             errors["support_email"] = ["Enter a valid email address."]
-    if "base_currency" in changes and changes["base_currency"] not in MINOR_UNITS:
-        errors["base_currency"] = ["Unknown currency."]
+    if "base_currency" in changes and changes["base_currency"] not in FIAT_CURRENCIES:
+        errors["base_currency"] = ["Choose a fiat currency."]
     if errors:
         raise ApplicationError("The branding was not saved.", fields=errors)
     extension = _check_logo(logo) if logo else None

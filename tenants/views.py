@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from brokerage.errors import ApplicationError
-from brokerage.money import CURRENCY_CHOICES
+from brokerage.money import FIAT_CURRENCY_CHOICES
 from tenants import services
 from tenants.models import Tenant
 
@@ -39,7 +39,7 @@ class TenantCreateForm(forms.Form):
     slug = forms.CharField(max_length=40, required=False, help_text="Leave empty to derive it from the name.")
     domain = forms.CharField(max_length=253, help_text="e.g. acme.localhost or backoffice.acme.com")
     admin_email = forms.EmailField(label="First admin's email")
-    base_currency = forms.ChoiceField(choices=CURRENCY_CHOICES, initial="USD")
+    base_currency = forms.ChoiceField(choices=FIAT_CURRENCY_CHOICES, initial="USD")
     jurisdiction = forms.CharField(max_length=100, required=False)
 
 
@@ -48,7 +48,7 @@ class BrandingForm(forms.Form):
     primary_colour = forms.CharField(max_length=7, widget=forms.TextInput(attrs={"type": "color"}))
     support_email = forms.EmailField(required=False)
     jurisdiction = forms.CharField(max_length=100, required=False)
-    base_currency = forms.ChoiceField(choices=CURRENCY_CHOICES)
+    base_currency = forms.ChoiceField(choices=FIAT_CURRENCY_CHOICES)
     logo = forms.FileField(required=False, help_text="PNG, JPEG or WebP, up to 512 KB")
 
 

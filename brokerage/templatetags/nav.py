@@ -1,4 +1,7 @@
+import json
+
 from django import template
+from django.apps import apps
 
 from brokerage.navigation import menu_for
 from brokerage.roles import Role
@@ -23,3 +26,17 @@ def role_label(value: str) -> str:
         return Role(value).label
     except ValueError:
         return value
+
+
+@register.filter
+def object_type_label(label: str) -> str:
+    """ "brokerage.User" -> "User", as people call it."""
+    try:
+        return str(apps.get_model(label)._meta.verbose_name).capitalize()
+    except (LookupError, ValueError):
+        return label
+
+
+@register.filter
+def as_json(value) -> str:
+    return json.dumps(value, indent=1, ensure_ascii=False, sort_keys=True)

@@ -36,7 +36,7 @@ def test_client_signs_up_verifies_email_and_reaches_the_portal(page, site, alpha
     expect(page.get_by_role("heading", name="Sign Up")).to_be_visible()
     page.get_by_label("First name").fill("Dana")
     page.get_by_label("Last name").fill("Whitfield")
-    page.get_by_label("Country").fill("gb")
+    page.get_by_label("Country of residence").select_option("GB")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password:", exact=True).fill("Quiet-meadow-2031")
     page.get_by_label("Password (again):").fill("Quiet-meadow-2031")

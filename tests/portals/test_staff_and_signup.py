@@ -96,7 +96,7 @@ def test_an_owner_invites_a_colleague_on_the_staff_page_who_gets_an_email_roles_
         assert nina.role_names == {"sales", "support"}
         assert nina.has_usable_password() is False
     # And one invitation went to her
-    assert [(m.to, m.subject) for m in mail.outbox] == [(["nina@alpha.test"], "You are invited to Alpha")]
+    assert [(m.to, m.subject) for m in mail.outbox] == [(["nina@alpha.test"], "Your invitation to Alpha")]
     assert "https://alpha.localhost/accounts/password/reset/key/" in mail.outbox[0].body
     # And the audit trail names Alice and where she was
     [record] = audit(alpha, "staff.invited")
@@ -449,7 +449,7 @@ def signup(client, email: str, **changes):
     data = {
         "first_name": "Dora",
         "last_name": "Explorer",
-        "country": "de",
+        "country": "DE",
         "email": email,
         "password1": SIGNUP_PASSWORD,
         "password2": SIGNUP_PASSWORD,

@@ -146,7 +146,7 @@ def test_signing_up_with_the_email_of_a_lead_makes_the_lead_the_client(alpha):
         {
             "first_name": "Linda",
             "last_name": "Lead",
-            "country": "gb",
+            "country": "GB",
             "email": email,
             "password1": "a-long-signup-password",
             "password2": "a-long-signup-password",
@@ -173,7 +173,7 @@ def test_a_failed_sign_up_leaves_no_user_behind(alpha, monkeypatch):
             {
                 "first_name": "B",
                 "last_name": "Roken",
-                "country": "gb",
+                "country": "GB",
                 "email": email,
                 "password1": "a-long-signup-password",
                 "password2": "a-long-signup-password",
@@ -229,3 +229,67 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(alpha):
     assert sorted(outcomes) == ["A tenant must keep at least one active owner.", "demoted"]
     with tenant_context(alpha):
         assert User.objects.filter(groups__name="owner").count() == 1
+
+
+@pytest.mark.parametrize("url", ["/ops/crm/clients/?q=%00", "/ops/audit/?actor=%00", "/api/v1/clients/?search=%00"])
+def test_a_nul_byte_in_a_filter_is_a_bad_request_not_a_crash(alpha, alice, url):
+    response = tenant_web_client(alpha, alice).get(url)
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("day", ["2026-02-30", "2026-13-45", "yesterday"])
+def test_an_impossible_date_in_the_audit_filter_is_ignored(alpha, alice, day):
+    with tenant_context(alpha):
+        audit_log(actor=alice, action="staff.invited", obj=alice)
+    response = tenant_web_client(alpha, alice).get("/ops/audit/", {"until": day})
+    assert response.status_code == 200
+    assert b"staff.invited" in response.content
+
+
+def test_a_logo_that_decodes_to_a_huge_image_is_refused(alpha):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from tenants.services import tenant_brand
+
+    buffer = io.BytesIO()
+    Image.new("1", (4000, 4000)).save(buffer, format="PNG")  # tiny file, 16 megapixels
+    logo = SimpleUploadedFile("logo.png", buffer.getvalue(), content_type="image/png")
+    with pytest.raises(ApplicationError) as refused:
+        tenant_brand(tenant=alpha, actor=None, logo=logo)
+    assert refused.value.fields == {"logo": ["Keep it within 2000×2000 pixels."]}
+    alpha.refresh_from_db()
+    assert not alpha.logo
+
+
+def test_a_new_primary_email_follows_into_the_client_record(alpha, carl):
+    from allauth.account.signals import email_changed
+
+    with tenant_context(alpha):
+        old = EmailAddress.objects.get(user=carl)
+        EmailAddress.objects.filter(pk=old.pk).update(primary=False)
+        carl.email = "carl.new@alpha.test"
+        carl.save()
+        new = EmailAddress.objects.create(user=carl, email=carl.email, verified=True, primary=True)
+        email_changed.send(sender=User, request=None, user=carl, from_email_address=old, to_email_address=new)
+        assert Client.objects.get(user=carl).email == "carl.new@alpha.test"
+        record = AuditRecord.objects.get(action="crm.client.email_changed")
+        assert (record.before, record.after) == ({"email": "carl@alpha.test"}, {"email": "carl.new@alpha.test"})
+
+
+def test_sign_up_needs_a_real_country(alpha):
+    response = tenant_web_client(alpha).post(
+        "/accounts/signup/",
+        {
+            "first_name": "Z",
+            "last_name": "Z",
+            "country": "ZZ",
+            "email": fresh_email("zz"),
+            "password1": "a-long-signup-password",
+            "password2": "a-long-signup-password",
+        },
+    )
+    assert response.status_code == 200
+    assert "country" in response.context["form"].errors

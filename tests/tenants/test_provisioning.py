@@ -102,7 +102,7 @@ def test_provisioning_creates_schema_domain_roles_owner_and_sends_one_invitation
     tenant = Tenant.objects.get(pk=tenant.pk)
     assert (tenant.name, tenant.slug, tenant.schema_name) == ("Gamma Markets", "gamma-markets", "t_gamma_markets")
     assert (tenant.status, tenant.base_currency, tenant.jurisdiction) == ("active", "EUR", "CySEC")
-    assert tenant.support_email == "owner@gamma.test"
+    assert tenant.support_email == ""  # a support address is set in branding, not guessed from the owner's login
     assert schema_exists("t_gamma_markets")
     assert list(Domain.objects.filter(tenant=tenant).values_list("domain", "is_primary")) == [("gamma.localhost", True)]
 
@@ -128,7 +128,7 @@ def test_provisioning_creates_schema_domain_roles_owner_and_sends_one_invitation
     assert len(mail.outbox) == 1
     invitation = mail.outbox[0]
     assert invitation.to == ["owner@gamma.test"]
-    assert invitation.subject == "You are invited to Gamma Markets"
+    assert invitation.subject == "Your invitation to Gamma Markets"
     assert INVITATION_LINK.search(invitation.body)
 
     # And the platform's audit trail names the operator
@@ -222,8 +222,12 @@ SLUG_HELP = ["Use 3-40 lowercase letters, digits and hyphens, starting with a le
     ("changes", "expected_fields"),
     [
         pytest.param({"slug": "alpha"}, {"slug": ["The slug 'alpha' is taken."]}, id="taken slug"),
-        pytest.param({"name": "Beta"}, {"slug": ["The slug 'beta' is taken."]}, id="name whose slug is taken"),
-        pytest.param({"slug": "admin"}, {"slug": SLUG_HELP}, id="reserved slug"),
+        pytest.param(
+            {"name": "Beta"},
+            {"name": ["A tenant named 'Beta' exists already."], "slug": ["The slug 'beta' is taken."]},
+            id="name whose slug is taken",
+        ),
+        pytest.param({"slug": "admin"}, {"slug": ["'admin' is reserved by the platform."]}, id="reserved slug"),
         pytest.param({"slug": "Not A Slug"}, {"slug": SLUG_HELP}, id="malformed slug"),
         pytest.param(
             {"domain": "alpha.localhost"},
@@ -242,7 +246,8 @@ SLUG_HELP = ["Use 3-40 lowercase letters, digits and hyphens, starting with a le
         pytest.param(
             {"admin_email": "not-an-email"}, {"admin_email": ["Enter a valid email address."]}, id="bad email"
         ),
-        pytest.param({"base_currency": "XXX"}, {"base_currency": ["Unknown currency."]}, id="unknown currency"),
+        pytest.param({"base_currency": "XXX"}, {"base_currency": ["Choose a fiat currency."]}, id="unknown currency"),
+        pytest.param({"base_currency": "BTC"}, {"base_currency": ["Choose a fiat currency."]}, id="crypto currency"),
         pytest.param(
             {"slug": "alpha", "domain": "http://x", "admin_email": "owner@"},
             {
@@ -281,7 +286,7 @@ def test_the_command_reports_bad_input_as_a_command_error_and_creates_nothing(fi
         call_command("provision_tenant", "Alpha", "alpha.localhost", "owner@alpha.test", stdout=StringIO())
 
     assert str(refused.value) == (
-        "The tenant cannot be created. slug: The slug 'alpha' is taken.; "
+        "The tenant cannot be created. name: A tenant named 'Alpha' exists already.; slug: The slug 'alpha' is taken.; "
         "domain: alpha.localhost already belongs to a tenant."
     )
     connection.set_schema_to_public()
