@@ -38,5 +38,15 @@ def object_type_label(label: str) -> str:
 
 
 @register.filter
-def as_json(value) -> str:
-    return json.dumps(value, indent=1, ensure_ascii=False, sort_keys=True)
+def audit_changes(record) -> list[tuple[str, str, str]]:
+    """(field, before, after) for each field the record changed; unchanged fields are left out."""
+    before, after = record.before or {}, record.after or {}
+
+    def show(value) -> str:
+        return "—" if value is None else value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+    return [
+        (key, show(before.get(key)) if key in before else "", show(after.get(key)) if key in after else "")
+        for key in sorted(set(before) | set(after))
+        if before.get(key) != after.get(key) or key not in before or key not in after
+    ]
