@@ -2,17 +2,14 @@ from types import SimpleNamespace
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context
-from django.conf import settings
-from django.db import connection
 from django.urls import reverse
+
+from brokerage.branding import brand_name, signup_open
 
 
 def _site(request) -> SimpleNamespace:
     """What allauth's emails call the "site": the tenant's brand on the tenant's domain."""
-    tenant = getattr(request, "tenant", None)
-    is_public = tenant is None or tenant.schema_name == settings.PUBLIC_SCHEMA_NAME
-    name = "Brokerage platform" if is_public else tenant.brand_name
-    return SimpleNamespace(name=name, domain=request.get_host() if request else "")
+    return SimpleNamespace(name=brand_name(request), domain=request.get_host() if request else "")
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -22,8 +19,7 @@ class AccountAdapter(DefaultAccountAdapter):
     """
 
     def is_open_for_signup(self, request) -> bool:
-        tenant = getattr(request, "tenant", None)
-        return connection.schema_name != settings.PUBLIC_SCHEMA_NAME and not getattr(tenant, "is_suspended", False)
+        return signup_open(request)
 
     def get_login_redirect_url(self, request) -> str:
         return reverse("home")

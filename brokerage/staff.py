@@ -9,9 +9,7 @@ from allauth.account.models import EmailAddress
 from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
-from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -28,6 +26,7 @@ from brokerage.roles import (
     Role,
     opens_admin_site,
 )
+from brokerage.validators import email_clean
 
 
 def roles_sync() -> None:
@@ -55,17 +54,6 @@ def _clean_roles(roles: Iterable[str], *, allowed: frozenset[str]) -> list[str]:
     if unknown or not roles:
         raise ApplicationError("Choose at least one staff role.", fields={"roles": ["Pick valid staff roles."]})
     return roles
-
-
-def _clean_email(email: str) -> str:
-    email = (email or "").strip().lower()
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise ApplicationError(
-            "Enter a valid email address.", fields={"email": ["Enter a valid email address."]}
-        ) from None
-    return email
 
 
 def tenant_url(path: str, *, tenant, domain: str | None = None) -> str:
@@ -109,7 +97,7 @@ def staff_invite(
     actor: User | None,
     domain: str | None = None,
 ) -> User:
-    email = _clean_email(email)
+    email = email_clean(email)
     roles = _clean_roles(roles, allowed=STAFF_ROLES)
     if Role.OWNER in roles and actor is not None and Role.OWNER not in actor.role_names:
         raise ApplicationError("Only an owner can make someone an owner.", fields={"roles": ["Owners invite owners."]})

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 
-from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 from django_tenants.utils import tenant_context
@@ -15,6 +13,7 @@ from brokerage.audit import audit_log, snapshot
 from brokerage.errors import ApplicationError
 from brokerage.money import FIAT_CURRENCIES
 from brokerage.roles import Role
+from brokerage.validators import INVALID_EMAIL, email_clean, is_email
 from tenants.models import COLOUR_PATTERN, SLUG_PATTERN, Domain, Tenant
 
 DOMAIN_PATTERN = re.compile(
@@ -50,11 +49,8 @@ def tenant_validate_new(
         errors["name"] = [f"A tenant named {name.strip()!r} exists already."]
     if len(jurisdiction.strip()) > Tenant._meta.get_field("jurisdiction").max_length:
         errors["jurisdiction"] = ["Keep the jurisdiction under 100 characters."]
-    if support_email.strip():
-        try:
-            validate_email(support_email.strip())
-        except ValidationError:
-            errors["support_email"] = ["Enter a valid email address."]
+    if support_email.strip() and not is_email(support_email.strip()):
+        errors["support_email"] = [INVALID_EMAIL]
     if slug in RESERVED_SLUGS:
         errors["slug"] = [f"{slug!r} is reserved by the platform."]
     elif not re.match(SLUG_PATTERN, slug):
@@ -65,10 +61,8 @@ def tenant_validate_new(
         errors["domain"] = ["Enter a host name such as broker.example.com (no scheme, port or path)."]
     elif Domain.objects.filter(domain=domain).exists():
         errors["domain"] = [f"{domain} already belongs to a tenant."]
-    try:
-        validate_email(admin_email)
-    except ValidationError:
-        errors["admin_email"] = ["Enter a valid email address."]
+    if not is_email(admin_email):
+        errors["admin_email"] = [INVALID_EMAIL]
     if base_currency not in FIAT_CURRENCIES:
         errors["base_currency"] = ["Choose a fiat currency."]
     return errors
@@ -208,11 +202,8 @@ def tenant_brand(*, tenant: Tenant, actor, logo: UploadedFile | None = None, **c
     errors: dict[str, list[str]] = {}
     if "primary_colour" in changes and not re.match(COLOUR_PATTERN, changes["primary_colour"] or ""):
         errors["primary_colour"] = ["Use a colour like #1f6feb."]
-    if changes.get("support_email"):
-        try:
-            validate_email(changes["support_email"])
-        except ValidationError:
-            errors["support_email"] = ["Enter a valid email address."]
+    if changes.get("support_email") and not is_email(changes["support_email"]):
+        errors["support_email"] = [INVALID_EMAIL]
     if "base_currency" in changes and changes["base_currency"] not in FIAT_CURRENCIES:
         errors["base_currency"] = ["Choose a fiat currency."]
     if errors:
@@ -264,11 +255,7 @@ def operator_invite(*, email: str, actor=None):
     from brokerage.models import User
     from brokerage.staff import invitation_send
 
-    email = email.strip().lower()
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise ApplicationError("Enter a valid email address.", fields={"email": ["Invalid."]}) from None
+    email = email_clean(email)
     public = Tenant.objects.get(schema_name=settings.PUBLIC_SCHEMA_NAME)
     with schema_context(settings.PUBLIC_SCHEMA_NAME), transaction.atomic():
         if User.objects.filter(email=email).exists():
