@@ -6,6 +6,9 @@ class BrokerageConfig(AppConfig):
     verbose_name = "Kernel"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        post_migrate.connect(_roles_sync_after_migrate, dispatch_uid="brokerage.roles_sync")
         from brokerage import navigation
         from brokerage.dashboard import Card, register_card
         from brokerage.selectors import staff_list
@@ -24,3 +27,16 @@ class BrokerageConfig(AppConfig):
                 90,
             )
         )
+
+
+def _roles_sync_after_migrate(sender, using, **kwargs) -> None:
+    """Keep each tenant's role groups in step with the table when capabilities change."""
+    from django.apps import apps
+    from django.db import connections
+
+    from brokerage.staff import roles_sync
+
+    # post_migrate fires once per app; permissions exist only after the last one.
+    last = [config for config in apps.get_app_configs() if config.models_module][-1]
+    if sender is last and connections[using].schema_name != "public":
+        roles_sync()

@@ -48,6 +48,7 @@ CAPABILITIES: dict[str, str] = {
     "kyc_review": "Review KYC documents and decide",
     "payments_view": "See deposits, withdrawals and wallets",
     "payments_approve": "Approve or reject withdrawals",
+    "payments_manage": "Configure payment methods, limits and rates; reconcile; reverse postings",
     "trading_view": "See trading accounts, deals and positions",
     "trading_manage": "Change leverage, groups and account status",
     "partners_view": "See partners and commissions",
@@ -96,6 +97,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "crm_view_client",
             "payments_view",
             "payments_approve",
+            "payments_manage",
             "partners_view",
             "reporting_view",
         }

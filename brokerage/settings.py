@@ -5,6 +5,8 @@ Production sets DJANGO_DEBUG=0, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and the
 service URLs; `manage.py check --deploy` passes with those set.
 """
 
+import base64
+import hashlib
 import os
 from pathlib import Path
 
@@ -35,6 +37,14 @@ if not SECRET_KEY:
     if not (DEBUG or TESTING or BROKERAGE_DEMO):
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set outside DEBUG, demo and test runs.")
     SECRET_KEY = "insecure-development-key-" + "x" * 40
+
+# Fernet keys for secrets at rest (PSP keys, platform passwords), newest first.
+# Demo and test runs derive one from SECRET_KEY; production must set its own.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")
+if not FIELD_ENCRYPTION_KEYS:
+    if not (DEBUG or TESTING or BROKERAGE_DEMO):
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set outside DEBUG, demo and test runs.")
+    FIELD_ENCRYPTION_KEYS = [base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()]
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ".localhost,localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")

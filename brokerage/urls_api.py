@@ -12,4 +12,5 @@ router.register("clients", ClientViewSet, basename="client")
 urlpatterns = [
     path("me/", MeView.as_view(), name="api_me"),
     path("", include(router.urls)),
+    path("", include("payments.urls_api")),
 ]

@@ -21,18 +21,25 @@ ops_patterns = [
     path("api-token/", views.api_token, name="api_token"),
     path("crm/", include("crm.urls_ops")),
     path("kyc/", include("kyc.urls")),
-    path("payments/", include("payments.urls")),
+    path("payments/", include("payments.urls_ops")),
     path("trading/", include("trading.urls")),
     path("partners/", include("partners.urls_ops")),
     path("risk/", include("risk.urls")),
     path("reporting/", include("reporting.urls")),
 ]
 
+portal_patterns = [
+    path("", include("crm.urls_portal")),
+    path("funds/", include("payments.urls_portal")),
+]
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("allauth.urls")),
     path("ops/", include((ops_patterns, "ops"))),
-    path("portal/", include(("crm.urls_portal", "portal"))),
+    path("portal/", include((portal_patterns, "portal"))),
+    # PSP-facing endpoints: signed webhooks and the built-in sandbox PSPs' hosted pages.
+    path("payments/", include("payments.urls_psp")),
     path("partners/", include(("partners.urls_portal", "partners"))),
     path("admin/", admin.site.urls),
     path("api/v1/", include("brokerage.urls_api")),

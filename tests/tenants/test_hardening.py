@@ -92,6 +92,8 @@ def test_a_client_changed_in_the_admin_is_audited(alpha, alice):
             "email": client_row.email,
             "country": "GB",
             "status": "verified",
+            "kyc_status": "approved",
+            "risk_level": "low",
         },
     )
     assert response.status_code == 302

@@ -1,0 +1,25 @@
+from payments.models.cashier import Deposit, PaymentEvent, WebhookDelivery, Withdrawal, WithdrawalApproval
+from payments.models.fx import Conversion, ExchangeRate, TradingTransfer
+from payments.models.ledger import Hold, LedgerAccount, LedgerLine, LedgerTransaction
+from payments.models.methods import MethodCurrency, PaymentMethod, PaymentPolicy
+from payments.models.reconciliation import StatementEntry, StatementImport
+
+__all__ = [
+    "Conversion",
+    "Deposit",
+    "ExchangeRate",
+    "Hold",
+    "LedgerAccount",
+    "LedgerLine",
+    "LedgerTransaction",
+    "MethodCurrency",
+    "PaymentEvent",
+    "PaymentMethod",
+    "PaymentPolicy",
+    "StatementEntry",
+    "StatementImport",
+    "TradingTransfer",
+    "WebhookDelivery",
+    "Withdrawal",
+    "WithdrawalApproval",
+]
