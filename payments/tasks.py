@@ -1,0 +1,1 @@
+"""Celery entry points of the payments module (autodiscovered), gathered from its areas."""
