@@ -252,23 +252,27 @@ class Posting:
 def transactions_post_bulk(postings: Sequence[Posting]) -> int:
     """Post many transactions in one database transaction (commission accruals, back-fills).
 
-    Same rules as transaction_post, set-based: one lock of every account, one
-    insert of the transactions, one COPY of the lines, one update of the
-    balances. References already posted are skipped; returns how many were new.
+    Same rules as transaction_post, set-based: one lock of every account (in id
+    order), one COPY of the transactions, one COPY of the lines, one update of
+    the balances. References already posted are skipped; returns how many were
+    new. They are looked up under the account locks, so the same batch sent
+    twice at once (a redelivered task) waits for the first and then skips it.
     """
+    references = [p.reference for p in postings]
+    if len(set(references)) != len(references):
+        raise ValueError("a batch holds the same reference twice")
     for posting in postings:
         _validate(posting.lines)
+    if not postings:
+        return 0
     with transaction.atomic(), connection.cursor() as cursor:
-        references = [p.reference for p in postings]
-        if len(set(references)) != len(references):
-            raise ValueError("a batch holds the same reference twice")
-        done = set(LedgerTransaction.objects.filter(reference__in=references).values_list("reference", flat=True))
+        accounts = _lock(line.account.pk for p in postings for line in p.lines)
+        cursor.execute("SELECT reference FROM payments_ledgertransaction WHERE reference = ANY(%s)", [references])
+        done = {row[0] for row in cursor.fetchall()}
         postings = [p for p in postings if p.reference not in done]
         if not postings:
             return 0
-        accounts = _lock(line.account.pk for p in postings for line in p.lines)
-        now = timezone.now()
-        ids = _insert_transactions(cursor, postings, now)
+        ids = _insert_transactions(cursor, postings, timezone.now())
         buffer = io.StringIO()
         for posting, txn_id in zip(postings, ids, strict=True):
             for line in posting.lines:
@@ -291,16 +295,40 @@ def transactions_post_bulk(postings: Sequence[Posting]) -> int:
     return len(postings)
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(value) -> str:
+    """One field of COPY's text format."""
+    return "\\N" if value is None else str(value).translate(_COPY_ESCAPES)
+
+
 def _insert_transactions(cursor, postings: Sequence[Posting], now: datetime) -> list[int]:
-    rows = execute_values(
-        cursor,
-        "INSERT INTO payments_ledgertransaction (reference, kind, description, client_id, posted_at, metadata)"
-        " VALUES %s RETURNING id",
-        [(p.reference, p.kind, p.description[:300], p.client_id, now, json.dumps(p.metadata or {})) for p in postings],
-        page_size=len(postings),
-        fetch=True,
+    """COPY the transaction rows with ids drawn from their sequence beforehand (COPY returns none)."""
+    cursor.execute(
+        "SELECT nextval(pg_get_serial_sequence('payments_ledgertransaction', 'id')) FROM generate_series(1, %s)",
+        [len(postings)],
     )
-    return [row[0] for row in rows]
+    ids = [row[0] for row in cursor.fetchall()]
+    posted_at = now.isoformat()
+    buffer = io.StringIO()
+    for txn_id, p in zip(ids, postings, strict=True):
+        fields = (
+            txn_id,
+            p.reference,
+            p.kind,
+            p.description[:300],
+            p.client_id,
+            posted_at,
+            json.dumps(p.metadata or {}),
+        )
+        buffer.write("\t".join(map(_copy_field, fields)) + "\n")
+    buffer.seek(0)
+    cursor.copy_expert(
+        "COPY payments_ledgertransaction (id, reference, kind, description, client_id, posted_at, metadata) FROM STDIN",
+        buffer,
+    )
+    return ids
 
 
 # Holds --------------------------------------------------------------------------------------------

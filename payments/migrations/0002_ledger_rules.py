@@ -2,7 +2,9 @@
 
 - At commit, every transaction's lines sum to zero per currency, it has at
   least two lines, and each line's currency is its account's currency
-  (a deferred constraint trigger, so lines can be inserted one by one).
+  (a deferred constraint trigger, so lines can be inserted one by one), and
+  lines join a transaction only in the database transaction that posted it
+  (`posted_xact`, a column only the database reads), so history cannot grow.
 - The check function keeps the search path it was created with (its tenant's
   schema), because deferred checks can run after the connection has moved on.
 - Posted transactions and lines are never updated or deleted; corrections
@@ -12,6 +14,9 @@
 from django.db import migrations
 
 BALANCED = """
+-- The database transaction that posted each ledger transaction: lines may join it only then.
+ALTER TABLE payments_ledgertransaction ADD COLUMN posted_xact bigint NOT NULL DEFAULT txid_current();
+
 CREATE FUNCTION payments_ledger_transaction_balanced() RETURNS trigger AS $$
 DECLARE
     txn bigint := NEW.transaction_id;
@@ -25,6 +30,10 @@ BEGIN
      LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'ledger transaction % does not balance: % lines sum to %', txn, bad.currency, bad.total
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF (SELECT posted_xact FROM payments_ledgertransaction WHERE id = txn) <> txid_current() THEN
+        RAISE EXCEPTION 'ledger transaction % was posted earlier: lines cannot be added to it', txn
             USING ERRCODE = 'check_violation';
     END IF;
     IF (SELECT count(*) FROM payments_ledgerline WHERE transaction_id = txn) < 2 THEN
@@ -65,6 +74,7 @@ DROP TRIGGER payments_ledgerline_immutable ON payments_ledgerline;
 DROP FUNCTION payments_ledger_immutable();
 DROP TRIGGER payments_ledgerline_balanced ON payments_ledgerline;
 DROP FUNCTION payments_ledger_transaction_balanced();
+ALTER TABLE payments_ledgertransaction DROP COLUMN posted_xact;
 """
 
 

@@ -3,6 +3,7 @@ from payments.models.fx import Conversion, ExchangeRate, TradingTransfer
 from payments.models.ledger import Hold, LedgerAccount, LedgerLine, LedgerTransaction
 from payments.models.methods import MethodCurrency, PaymentMethod, PaymentPolicy
 from payments.models.reconciliation import StatementEntry, StatementImport
+from payments.models.simulators import SandboxCheckout, SandboxPayout, SimulatedChainTransaction
 
 __all__ = [
     "Conversion",
@@ -16,6 +17,9 @@ __all__ = [
     "PaymentEvent",
     "PaymentMethod",
     "PaymentPolicy",
+    "SandboxCheckout",
+    "SandboxPayout",
+    "SimulatedChainTransaction",
     "StatementEntry",
     "StatementImport",
     "TradingTransfer",

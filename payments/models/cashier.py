@@ -27,8 +27,13 @@ class Deposit(models.Model):
     client = models.ForeignKey("crm.Client", on_delete=models.PROTECT, related_name="deposits")
     method = models.ForeignKey(PaymentMethod, on_delete=models.PROTECT, related_name="deposits")
     currency = models.CharField(max_length=8, choices=CURRENCY_CHOICES)
+    # What arrived (what the client asked to deposit until then); the fee is taken from it.
     amount = models.DecimalField(**AMOUNT)
     fee = models.DecimalField(**AMOUNT, default=0)
+    # What the client said they would send, when a wire or a chain brought a different amount.
+    requested_amount = models.DecimalField(**AMOUNT, null=True, blank=True)
+    # One-time token of the portal's start form: a double-submitted form creates one deposit.
+    request_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.CREATED, db_index=True)
     # The provider's id of the payment (checkout session, transfer, chain transaction).
     psp_reference = models.CharField(max_length=120, null=True, blank=True)
@@ -58,6 +63,15 @@ class Deposit(models.Model):
     def __str__(self) -> str:
         return f"Deposit {self.amount} {self.currency} ({self.get_status_display()})"
 
+    @property
+    def net(self):
+        """What the client's wallet receives."""
+        return self.amount - self.fee
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL
+
 
 class Withdrawal(models.Model):
     class Status(models.TextChoices):
@@ -84,6 +98,8 @@ class Withdrawal(models.Model):
     hold = models.OneToOneField(Hold, on_delete=models.PROTECT, related_name="withdrawal")
     needs_four_eyes = models.BooleanField(default=False)
     auto_approved = models.BooleanField(default=False)
+    # Why it waits for a person (hook flags, a missing rate, ...): for staff, never shown to the client.
+    review_reasons = models.JSONField(default=list, blank=True)
     # Our payout id towards the PSP: the same payout is never sent twice.
     payout_reference = models.CharField(max_length=80, unique=True)
     # Who asked for it: the client, or a staff member on the client's behalf (the "maker").
@@ -104,6 +120,11 @@ class Withdrawal(models.Model):
 
     def __str__(self) -> str:
         return f"Withdrawal {self.amount} {self.currency} ({self.get_status_display()})"
+
+    @property
+    def payout_amount(self):
+        """What reaches the client: the amount less the fee."""
+        return self.amount - self.fee
 
 
 class WithdrawalApproval(models.Model):
@@ -161,6 +182,7 @@ class WebhookDelivery(models.Model):
     provider = models.CharField(max_length=40)
     method = models.ForeignKey(PaymentMethod, on_delete=models.PROTECT, null=True, blank=True)
     event_id = models.CharField(max_length=200, blank=True)
+    event_type = models.CharField(max_length=80, blank=True)
     headers = models.JSONField(default=dict)
     body = models.TextField()
     signature_valid = models.BooleanField(default=False)

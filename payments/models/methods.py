@@ -64,6 +64,11 @@ class MethodCurrency(models.Model):
 class PaymentPolicy(models.Model):
     """The tenant's payment rules (one row per tenant schema). Amounts are in the tenant's base currency."""
 
+    class RateFeed(models.TextChoices):
+        DEMO = "demo", "Built-in demo rates (offline, every minute)"
+        ECB = "ecb", "ECB euro reference rates (fetched every hour)"
+        MANUAL = "manual", "None: rates are imported or entered by staff"
+
     singleton = models.BooleanField(default=True, unique=True, editable=False)
     # Withdrawals up to this amount, by low-risk clients, are paid with no staff action (0 turns it off).
     auto_approve_limit = models.DecimalField(**AMOUNT, default=0)
@@ -73,6 +78,8 @@ class PaymentPolicy(models.Model):
     daily_withdrawal_limit = models.DecimalField(**AMOUNT, default=50000)
     # Markup over the mid rate on conversions, in percent, kept by the broker.
     fx_markup_percent = models.DecimalField(max_digits=7, decimal_places=4, default="0.5")
+    # Where the scheduled rate refresh takes rates from.
+    rate_feed = models.CharField(max_length=10, choices=RateFeed.choices, default=RateFeed.DEMO)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -11,6 +11,7 @@ from payments.models.methods import PaymentMethod
 
 class StatementImport(models.Model):
     class Format(models.TextChoices):
+        CAMT052 = "camt052", "ISO 20022 camt.052"
         CAMT053 = "camt053", "ISO 20022 camt.053"
         CAMT054 = "camt054", "ISO 20022 camt.054"
         MT940 = "mt940", "SWIFT MT940"
@@ -28,6 +29,8 @@ class StatementImport(models.Model):
     closing_balance = models.DecimalField(**AMOUNT, null=True, blank=True)
     # None when the file carries no balances to check.
     balances_agree = models.BooleanField(null=True)
+    # The check in words: "opening 100.00 + entries 50.00 = 150.00, closing 150.00".
+    balance_detail = models.CharField(max_length=500, blank=True)
     imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
     imported_at = models.DateTimeField(auto_now_add=True)
 
@@ -57,6 +60,11 @@ class StatementEntry(models.Model):
     reference = models.CharField(max_length=200, blank=True, help_text="Bank or PSP reference of the entry")
     remittance = models.CharField(max_length=500, blank=True, help_text="What the payer wrote")
     counterparty = models.CharField(max_length=200, blank=True)
+    counterparty_account = models.CharField(max_length=64, blank=True, help_text="IBAN or account number")
+    # PSP row type (payment, refund, payout, fee, chargeback) or the bank's transaction code.
+    entry_type = models.CharField(max_length=40, blank=True)
+    # A completed item of ours that a PSP file for its date should have listed and did not.
+    missing_in_file = models.BooleanField(default=False)
     status = models.CharField(max_length=20, choices=Status.choices, db_index=True)
     reason = models.CharField(max_length=300, blank=True)
     deposit = models.ForeignKey(Deposit, on_delete=models.PROTECT, null=True, blank=True)
@@ -71,6 +79,7 @@ class StatementEntry(models.Model):
     class Meta:
         ordering = ["statement", "line_no"]
         constraints = [models.UniqueConstraint(fields=["statement", "line_no"], name="statement_entry_line_unique")]
+        indexes = [models.Index(fields=["status", "booking_date"], name="statement_entry_queue")]
 
     def __str__(self) -> str:
         return f"{self.statement} line {self.line_no}"

@@ -56,7 +56,7 @@ def test_the_same_reference_posts_once(books):
 
 
 @pytest.mark.parametrize(
-    "amounts, message",
+    ("amounts", "message"),
     [
         ([D("-10.00"), D("9.99")], "do not balance"),
         ([D("-10.001"), D("10.001")], "more decimals"),
@@ -181,8 +181,7 @@ def test_balance_at_a_past_moment(books):
 def test_bulk_posting_follows_the_same_rules(books):
     payable = ledger.system_account(Kind.IB_COMMISSION_PAYABLE, "USD")
     postings = [
-        Posting("commission", f"c-{i}", [Line(books["fees"], D("-1.25")), Line(payable, D("1.25"))])
-        for i in range(50)
+        Posting("commission", f"c-{i}", [Line(books["fees"], D("-1.25")), Line(payable, D("1.25"))]) for i in range(50)
     ]
     assert ledger.transactions_post_bulk(postings) == 50
     assert ledger.transactions_post_bulk(postings) == 0
