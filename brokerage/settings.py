@@ -185,6 +185,18 @@ CELERY_BEAT_SCHEDULE = {
     # Every tenant: send outbox events that a broker outage left behind.
     "outbox-relay": {"task": "brokerage.tasks.outbox_relay", "schedule": 30.0},
     "idempotency-purge": {"task": "brokerage.tasks.idempotency_purge", "schedule": 3600.0},
+    # Every tenant: abandoned card checkouts end as expired deposits.
+    "deposits-expire": {"task": "payments.deposits.tasks.deposits_expire", "schedule": 300.0},
+    # Every tenant: one block on the built-in crypto chain simulator (a confirmation per pending transfer).
+    "crypto-sim-tick": {"task": "payments.deposits.tasks.crypto_sim_tick", "schedule": 10.0},
+    # Every tenant: approved withdrawals whose payout a broker or PSP outage left unsent.
+    "withdrawals-payout-sweep": {"task": "payments.withdrawals.tasks.withdrawal_payout_sweep", "schedule": 900.0},
+    # Every tenant: the next built-in demo rates (only for tenants whose rate feed is "demo").
+    "rates-refresh": {"task": "payments.wallets.tasks.rates_refresh", "schedule": 60.0},
+    # Every tenant: the ECB's daily reference rates (only for tenants whose rate feed is "ecb").
+    "rates-fetch-ecb": {"task": "payments.wallets.tasks.rates_fetch_ecb", "schedule": 3600.0},
+    # Every tenant: settle transfers to/from trading accounts that a crash or a lost answer left pending.
+    "trading-transfers-recover": {"task": "payments.wallets.tasks.trading_transfers_recover_task", "schedule": 60.0},
 }
 
 # --- Auth --------------------------------------------------------------------
@@ -257,6 +269,12 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from the installed package, not a CDN: the product works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # One name per shared choice set, so generated clients get stable types.
+    "ENUM_NAME_OVERRIDES": {
+        "CurrencyEnum": "brokerage.money.CURRENCY_CHOICES",
+        "StatementFormatEnum": "payments.models.reconciliation.StatementImport.Format",
+        "StatementUploadFormatEnum": "payments.reconciliation.forms.UPLOAD_FORMATS",
+    },
 }
 
 # --- Static, media, i18n ---------------------------------------------------------

@@ -7,7 +7,9 @@ Later modules add their own demo data here.
 from __future__ import annotations
 
 import random
+import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -181,6 +183,73 @@ def seed_tenant(spec: DemoTenant, *, clients: int = 24) -> Tenant:
     return tenant
 
 
+# Payments --------------------------------------------------------------------------------------------
+
+DEMO_IBAN = {"iban": "DE89370400440532013000", "bic": "COBADEFFXXX"}
+
+
+def seed_payments(tenant: Tenant, spec: DemoTenant) -> None:
+    """Fresh demo rates, completed deposits, a conversion and a withdrawal waiting for finance.
+
+    Everything goes through the payments services (nothing writes a balance), with fixed
+    request keys: a second run finds what the first made and adds only fresh rates.
+    """
+    from brokerage.money import quantize
+    from payments.defaults import payment_defaults_ensure
+    from payments.deposits.services import deposit_confirm, deposit_start
+    from payments.models import PaymentMethod
+    from payments.rate_providers import demo_rates_refresh
+    from payments.wallets.conversion import conversion_execute
+    from payments.withdrawals.services import withdrawal_request
+
+    other = "EUR" if spec.currency == "USD" else "USD"
+    with tenant_context(tenant):
+        payment_defaults_ensure()
+        demo_rates_refresh()
+        wire = PaymentMethod.objects.get(code="bank-wire")
+        demo_client = Client.objects.select_related("user").get(email=f"client@{spec.slug}.test")
+        demo_client.kyc_status, demo_client.risk_level = Client.KycStatus.APPROVED, Client.RiskLevel.LOW
+        demo_client.save(update_fields=["kyc_status", "risk_level"])
+        others = list(
+            Client.objects.filter(status__in=[Client.Status.ACTIVE, Client.Status.FUNDED], user__isnull=True)
+            .exclude(pk=demo_client.pk)
+            .order_by("email")[:4]
+        )
+        deposits = [(demo_client, spec.currency, Decimal("5000.00")), (demo_client, other, Decimal("1200.00"))]
+        deposits += [(client, spec.currency, Decimal(1500 + 750 * index)) for index, client in enumerate(others)]
+        for number, (client, currency, amount) in enumerate(deposits):
+            deposit = deposit_start(
+                client=client,
+                method=wire,
+                currency=currency,
+                amount=amount,
+                actor=client.user,
+                request_token=f"demo-deposit-{number}",
+                return_url="/portal/funds/",
+            )
+            deposit_confirm(deposit, amount=amount, actor_label="demo bank statement", source_label="Demo Bank wire")
+        conversion_execute(
+            client=demo_client,
+            from_currency=spec.currency,
+            to_currency=other,
+            amount=Decimal("250.00"),
+            request_key="demo-conversion-1",
+            actor=demo_client.user,
+        )
+        withdrawal_request(
+            client=demo_client,
+            method=wire,
+            currency=spec.currency,
+            amount=quantize(Decimal("750"), spec.currency),
+            destination={**DEMO_IBAN, "holder": f"{demo_client.first_name} {demo_client.last_name}"},
+            actor=demo_client.user,
+            request_id=uuid.uuid5(uuid.NAMESPACE_URL, f"demo:{spec.slug}:withdrawal-1"),
+        )
+
+
 def seed_demo() -> list[Tenant]:
     seed_platform()
-    return [seed_tenant(spec) for spec in DEMO_TENANTS]
+    tenants = [seed_tenant(spec) for spec in DEMO_TENANTS]
+    for tenant, spec in zip(tenants, DEMO_TENANTS, strict=True):
+        seed_payments(tenant, spec)
+    return tenants
