@@ -21,6 +21,7 @@ CREATE FUNCTION payments_ledger_transaction_balanced() RETURNS trigger AS $$
 DECLARE
     txn bigint := NEW.transaction_id;
     bad record;
+    posted record;
 BEGIN
     SELECT l.currency, sum(l.amount) AS total INTO bad
       FROM payments_ledgerline l
@@ -32,11 +33,15 @@ BEGIN
         RAISE EXCEPTION 'ledger transaction % does not balance: % lines sum to %', txn, bad.currency, bad.total
             USING ERRCODE = 'check_violation';
     END IF;
-    IF (SELECT posted_xact FROM payments_ledgertransaction WHERE id = txn) <> txid_current() THEN
+    SELECT t.posted_xact, count(l.id) AS lines INTO posted
+      FROM payments_ledgertransaction t JOIN payments_ledgerline l ON l.transaction_id = t.id
+     WHERE t.id = txn
+     GROUP BY t.posted_xact;
+    IF posted.posted_xact <> txid_current() THEN
         RAISE EXCEPTION 'ledger transaction % was posted earlier: lines cannot be added to it', txn
             USING ERRCODE = 'check_violation';
     END IF;
-    IF (SELECT count(*) FROM payments_ledgerline WHERE transaction_id = txn) < 2 THEN
+    IF posted.lines < 2 THEN
         RAISE EXCEPTION 'ledger transaction % has fewer than two lines', txn USING ERRCODE = 'check_violation';
     END IF;
     IF EXISTS (SELECT 1 FROM payments_ledgeraccount a WHERE a.id = NEW.account_id AND a.currency <> NEW.currency) THEN
