@@ -181,6 +181,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "inter
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# The built-in sandbox PSPs let whoever uses them create money: only demo, debug and test runs
+# (or an explicit BROKERAGE_PAYMENT_SIMULATORS=1, e.g. a staging site) may use them.
+PAYMENT_SIMULATORS = env_bool("BROKERAGE_PAYMENT_SIMULATORS", DEBUG or TESTING or BROKERAGE_DEMO)
+
 CELERY_BEAT_SCHEDULE = {
     # Every tenant: send outbox events that a broker outage left behind.
     "outbox-relay": {"task": "brokerage.tasks.outbox_relay", "schedule": 30.0},

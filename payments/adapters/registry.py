@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+
+from brokerage.errors import ApplicationError
 from payments.adapters.bank_wire import BankWireAdapter
 from payments.adapters.base import PaymentAdapter
 from payments.adapters.crypto_sim import CryptoSimAdapter
@@ -28,11 +31,27 @@ class UnknownProvider(LookupError):
     pass
 
 
+class SimulatorDisabled(UnknownProvider, ApplicationError):
+    """A built-in simulator asked for outside demo, debug and test runs: it would create money."""
+
+    def __init__(self, method: PaymentMethod):
+        ApplicationError.__init__(
+            self,
+            f"{method.name} runs on a built-in simulator, which is switched off here; "
+            "the broker must connect a real provider first.",
+            fields={"method": ["Not available."]},
+            code="simulator_disabled",
+        )
+
+
 def adapter_for(method: PaymentMethod) -> PaymentAdapter:
     try:
-        return ADAPTERS[method.provider](method)
+        adapter_class = ADAPTERS[method.provider]
     except KeyError:
         raise UnknownProvider(f"No adapter is registered for provider {method.provider!r}.") from None
+    if adapter_class.is_simulator and not settings.PAYMENT_SIMULATORS:
+        raise SimulatorDisabled(method)
+    return adapter_class(method)
 
 
 def provider_choices() -> list[tuple[str, str]]:

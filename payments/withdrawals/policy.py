@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Min, Sum
 from django.utils import timezone
 
 from brokerage.errors import ApplicationError
@@ -116,7 +116,8 @@ def kyc_check(client: Client) -> None:
 def return_to_source_owed(client: Client, currency: str) -> Decimal:
     """What must still go back to the client's cards in this currency before other methods are used.
 
-    Completed card deposits minus card withdrawals that were not failed, rejected or cancelled.
+    Completed card deposits minus card withdrawals that were not failed, rejected or cancelled; zero
+    when that is below what a card withdrawal may be, or no card method pays out in the currency.
     """
     deposited = Deposit.objects.filter(
         client=client, currency=currency, method__kind=PaymentMethod.Kind.CARD, status=Deposit.Status.COMPLETED
@@ -126,7 +127,13 @@ def return_to_source_owed(client: Client, currency: str) -> Decimal:
         .exclude(status__in=NOT_RETURNED)
         .aggregate(total=Sum("amount"))["total"]
     ) or Decimal(0)
-    return max(deposited - withdrawn, Decimal(0))
+    owed = max(deposited - withdrawn, Decimal(0))
+    # A remainder smaller than the smallest card withdrawal can never go back to the card (fees
+    # leave such remainders); holding the client to it would block every withdrawal.
+    smallest = MethodCurrency.objects.filter(
+        method__kind=PaymentMethod.Kind.CARD, method__withdrawals_enabled=True, currency=currency
+    ).aggregate(smallest=Min("min_amount"))["smallest"]
+    return owed if smallest is not None and owed >= smallest else Decimal(0)
 
 
 def return_to_source_check(*, client: Client, method: PaymentMethod, currency: str, amount: Decimal) -> None:
