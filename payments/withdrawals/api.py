@@ -4,6 +4,7 @@ Who may do what:
 - a client (portal_access): create, list, retrieve and cancel their own withdrawals;
 - staff with payments_view: list and retrieve every withdrawal, with filters;
 - staff with payments_approve: approve and reject (the four-eyes rules of the service apply),
+  fail a payout that will not be made (the funds go back to the client),
   and create a withdrawal on a client's behalf (they become its maker and cannot approve it).
 """
 
@@ -121,7 +122,7 @@ class WithdrawalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     ordering = ["-created_at"]
 
     def get_permissions(self) -> list[BasePermission]:
-        if self.action in ("approve", "reject"):
+        if self.action in ("approve", "reject", "fail"):
             return [HasCapability("payments_approve")()]
         return [CanUseWithdrawals()]
 
@@ -202,6 +203,17 @@ class WithdrawalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         data = RejectInput(data=request.data)
         data.is_valid(raise_exception=True)
         withdrawal = services.withdrawal_reject(
+            withdrawal=self.get_object(), actor=request.user, reason=data.validated_data["reason"]
+        )
+        return self._output(withdrawal, timeline=True)
+
+    @extend_schema(request=RejectInput)
+    @action(detail=True, methods=["post"])
+    def fail(self, request, public_id=None):
+        """Mark an approved or processing payout as failed (bank returned the wire, PSP never answered)."""
+        data = RejectInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        withdrawal = services.withdrawal_payout_fail(
             withdrawal=self.get_object(), actor=request.user, reason=data.validated_data["reason"]
         )
         return self._output(withdrawal, timeline=True)

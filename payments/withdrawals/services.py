@@ -146,6 +146,7 @@ def withdrawal_request(
                     raise ApplicationError("This request id is already in use.", code="request_id")
                 return existing
         quote = policy.withdrawal_quote(method=method, currency=currency, amount=amount)
+        adapter_for(method)  # refuses a built-in simulator outside demo, debug and test runs
         policy.kyc_check(client)
         destination = destination_clean(client=client, method=method, currency=currency, data=destination)
         policy.return_to_source_check(client=client, method=method, currency=currency, amount=quote.amount)
@@ -187,7 +188,8 @@ def withdrawal_request(
         )
         withdrawal.needs_four_eyes = route.needs_four_eyes
         withdrawal.review_reasons = route.review_reasons
-        if route.auto_approve:
+        # Only a client's own request is paid with no staff action: staff requests always meet a checker.
+        if route.auto_approve and actor is not None and actor.pk == client.user_id:
             withdrawal.auto_approved = True
             _move(withdrawal, Status.APPROVED, fields=("auto_approved", "needs_four_eyes", "review_reasons"))
             _event(
@@ -376,15 +378,54 @@ def withdrawal_payout_requeue(*, withdrawal: Withdrawal, actor) -> Withdrawal:
     return withdrawal
 
 
+def withdrawal_payout_fail(*, withdrawal: Withdrawal, actor, reason: str) -> Withdrawal:
+    """Staff end a payout that will not be made (the bank returned the wire, the PSP never answered).
+
+    The withdrawal fails with the reason (the client reads it) and the held funds come back.
+    """
+    _require(actor, "payments_approve")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ApplicationError(
+            "Say why the payout failed: the client reads the reason.", fields={"reason": ["Required."]}
+        )
+    with transaction.atomic():
+        withdrawal = _locked(withdrawal)
+        if withdrawal.status not in (Status.APPROVED, Status.PROCESSING):
+            raise ApplicationError(
+                f"This withdrawal is {withdrawal.get_status_display().lower()}; only an approved or processing "
+                "payout can be marked as failed.",
+                code="not_in_payout",
+            )
+        before = snapshot(withdrawal, AUDITED_FIELDS)
+        withdrawal = withdrawal_payout_settled(
+            withdrawal, paid=False, reason=reason, actor=actor, actor_label=actor.email
+        )
+        audit_log(
+            actor=actor,
+            action="payments.withdrawal.payout_failed",
+            obj=withdrawal,
+            before=before,
+            after=snapshot(withdrawal, AUDITED_FIELDS),
+        )
+    return withdrawal
+
+
 def withdrawals_stalled(*, older_than: timedelta = STALLED_AFTER):
     """Approved withdrawals with no payout activity for a while (lost to a broker outage, or retries used up)."""
     return Withdrawal.objects.filter(status=Status.APPROVED, updated_at__lt=timezone.now() - older_than).order_by("pk")
 
 
 def withdrawal_payout_settled(
-    withdrawal: Withdrawal, *, paid: bool, reason: str = "", psp_reference: str = "", actor_label: str
+    withdrawal: Withdrawal,
+    *,
+    paid: bool,
+    reason: str = "",
+    psp_reference: str = "",
+    actor_label: str,
+    actor=None,
 ) -> Withdrawal:
-    """The final word on a payout, from a PSP webhook, reconciliation or the payout task.
+    """The final word on a payout, from a PSP webhook, reconciliation, the payout task or staff (`actor`).
 
     Paid: the hold is captured and the ledger posts (wallet −amount, PSP clearing
     +net, fees +fee). Failed: the hold is released. Once final, nothing changes:
@@ -419,8 +460,8 @@ def withdrawal_payout_settled(
         else:
             withdrawal.reason = (reason or "The payment provider could not pay it out.")[:500]
             _move(withdrawal, Status.FAILED, fields=("reason", "psp_reference"))
-            _event(withdrawal, "failed", withdrawal.reason, actor_label=actor_label)
-            _release(withdrawal, actor_label=actor_label)
+            _event(withdrawal, "failed", withdrawal.reason, actor=actor, actor_label=actor_label)
+            _release(withdrawal, actor=actor, actor_label=actor_label)
         event_publish(f"payments.withdrawal.{outcome}", _payload(withdrawal))
     return withdrawal
 

@@ -8,4 +8,5 @@ urlpatterns = [
     path("<uuid:public_id>/approve/", views.ops_withdrawal_approve, name="payments_withdrawal_approve"),
     path("<uuid:public_id>/reject/", views.ops_withdrawal_reject, name="payments_withdrawal_reject"),
     path("<uuid:public_id>/send-again/", views.ops_withdrawal_requeue, name="payments_withdrawal_requeue"),
+    path("<uuid:public_id>/fail/", views.ops_withdrawal_fail, name="payments_withdrawal_fail"),
 ]

@@ -169,6 +169,8 @@ def ops_withdrawal_detail(request, public_id):
         "can_decide": withdrawal.status in services.IN_REVIEW and not block,
         "can_requeue": withdrawal.status == Withdrawal.Status.APPROVED
         and request.user.has_perm(perm("payments_approve")),
+        "can_fail": withdrawal.status in (Withdrawal.Status.APPROVED, Withdrawal.Status.PROCESSING)
+        and request.user.has_perm(perm("payments_approve")),
         "approve_form": ApproveForm(),
         "reject_form": RejectForm(),
     }
@@ -217,5 +219,17 @@ def ops_withdrawal_requeue(request, public_id):
     def decide(withdrawal):
         services.withdrawal_payout_requeue(withdrawal=withdrawal, actor=request.user)
         return "The payout was sent to the provider again."
+
+    return _ops_decide(request, public_id, decide)
+
+
+@require_POST
+@capability_required("payments_approve")
+def ops_withdrawal_fail(request, public_id):
+    def decide(withdrawal):
+        services.withdrawal_payout_fail(
+            withdrawal=withdrawal, actor=request.user, reason=request.POST.get("reason", "")
+        )
+        return "Marked as failed: the funds are back in the client's wallet."
 
     return _ops_decide(request, public_id, decide)

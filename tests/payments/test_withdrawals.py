@@ -743,3 +743,23 @@ def test_a_sandbox_card_payout_ends_by_its_signed_webhook(sandbox, amount, statu
     held = LedgerAccount.objects.get(pk=withdrawal.hold.account_id).held
     assert held == D("0")
     assert ledger.ledger_problems() == []
+
+
+# Found in review ----------------------------------------------------------------------------------
+
+
+def test_a_withdrawal_staff_make_for_a_client_always_meets_a_checker(carl, methods, fiona):
+    """Auto-approval is for the client's own requests: otherwise one officer could pay anyone out alone."""
+    policy_set(auto_approve_limit=D("1000"))
+    made_by_staff = request(carl, methods, "100.00", actor=fiona)
+    assert made_by_staff.status == Status.PENDING_REVIEW
+    assert not made_by_staff.auto_approved
+    with pytest.raises(ApplicationError):
+        services.withdrawal_approve(withdrawal=made_by_staff, actor=fiona)
+
+
+def test_a_card_remainder_below_the_smallest_card_withdrawal_does_not_block_other_methods(carl, methods):
+    card_deposit(carl, D("100.00"))
+    request(carl, methods, "95.00", method="card", destination={})
+    assert return_to_source_owed(carl, "USD") == D("0")  # 5.00 left, the card minimum is 10.00
+    assert request(carl, methods, "200.00").status == Status.PENDING_REVIEW
