@@ -30,10 +30,16 @@ from payments.models import Hold, LedgerAccount, LedgerLine, LedgerTransaction
 Kind = LedgerAccount.Kind
 
 
+def _shown(amount: Decimal, currency: str) -> str:
+    """An amount as a person reads it: grouped, at the currency's minor unit."""
+    return f"{quantize(amount, currency):,f}"
+
+
 class InsufficientFunds(ApplicationError):
     def __init__(self, account: LedgerAccount, wanted: Decimal):
         super().__init__(
-            f"Not enough available funds in {account.currency}: {account.available:f} available, {wanted:f} needed.",
+            f"Not enough available funds in {account.currency}: {_shown(account.available, account.currency)} "
+            f"available, {_shown(wanted, account.currency)} needed.",
             fields={"amount": ["More than the available balance."]},
             code="insufficient_funds",
         )

@@ -35,6 +35,9 @@ def _client(request) -> Client | None:
     return Client.objects.filter(user=request.user).first()
 
 
+BANK_LABELS = {"iban": "IBAN", "bic": "BIC", "sort_code": "Sort code", "account_number": "Account number"}
+
+
 def _preview(form: DepositStartForm) -> dict:
     """Fee, net and limits for what the form holds so far; an error only once an amount is typed."""
     method = form.chosen_method
@@ -101,7 +104,8 @@ def deposit_new(request):
 def deposit_preview(request):
     """HTMX: the form's fields (currencies of the chosen method) and the fee preview."""
     form = DepositStartForm(request.GET)
-    return render(request, "payments/deposits/_start_fields.html", {"form": form, "preview": _preview(form)})
+    context = {"form": form, "preview": _preview(form), "redraw": True}
+    return render(request, "payments/deposits/_start_fields.html", context)
 
 
 def _status_context(deposit: Deposit) -> dict:
@@ -114,7 +118,7 @@ def _status_context(deposit: Deposit) -> dict:
         else None,
     }
     if isinstance(adapter, BankWireAdapter):
-        context["bank_details"] = adapter.bank_details()
+        context["bank_details"] = {BANK_LABELS.get(key, key): value for key, value in adapter.bank_details().items()}
         context["wire_reference"] = wire_reference_display(deposit.wire_reference or "")
     return context
 

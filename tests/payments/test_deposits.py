@@ -283,6 +283,10 @@ def test_the_live_preview_shows_fee_and_net_or_the_error(cashier, alpha):
     btc = cashier["methods"]["bitcoin"]
     switched = http.get("/portal/funds/deposit/preview/", {"method": btc.pk, "currency": "USD"}).content.decode()
     assert '<option value="BTC" selected>BTC</option>' in switched and 'value="USD"' not in switched
+    # Nothing was submitted: switching method must not accuse the empty amount, and the typed
+    # amount input survives the redraw.
+    assert "This field is required" not in switched
+    assert 'hx-preserve="true"' in switched
 
 
 def test_form_errors_are_shown_on_their_fields(cashier, alpha):
