@@ -19,6 +19,19 @@ def money(amount, currency: str) -> str:
 
 
 @register.filter
+def money_ccy(amount, currency: str) -> str:
+    """The same with the currency after it: "1,234.50 USD"."""
+    shown = money(amount, currency)
+    return f"{shown} {currency}" if shown else ""
+
+
+@register.filter
+def percent(value) -> str:
+    """Decimal('2.5000') -> "2.5"."""
+    return f"{Decimal(value).normalize():f}" if value not in (None, "") else ""
+
+
+@register.filter
 def rate(value, significant=None) -> str:
     """A rate without trailing zeros: 1.0850000000 -> "1.085"; `rate:8` keeps 8 significant digits."""
     if value is None or value == "":
