@@ -201,6 +201,12 @@ CELERY_BEAT_SCHEDULE = {
     "rates-fetch-ecb": {"task": "payments.wallets.tasks.rates_fetch_ecb", "schedule": 3600.0},
     # Every tenant: settle transfers to/from trading accounts that a crash or a lost answer left pending.
     "trading-transfers-recover": {"task": "payments.wallets.tasks.trading_transfers_recover_task", "schedule": 60.0},
+    # Every tenant: the safety net under the push path: deals and positions since each platform's cursor.
+    "trading-sync": {"task": "trading.sync.tasks.platforms_sync", "schedule": 5.0},
+    # Every tenant: balance, equity and margin of every account, and each platform's health.
+    "trading-states-refresh": {"task": "trading.sync.tasks.account_states_refresh", "schedule": 60.0},
+    # Every tenant: the simulator's next prices, revaluation of open positions and stop-outs.
+    "trading-simulator-tick": {"task": "trading.simulator.tasks.simulator_tick", "schedule": 5.0},
 }
 
 # --- Auth --------------------------------------------------------------------

@@ -13,4 +13,5 @@ urlpatterns = [
     path("me/", MeView.as_view(), name="api_me"),
     path("", include(router.urls)),
     path("", include("payments.urls_api")),
+    path("", include("trading.urls_api")),
 ]

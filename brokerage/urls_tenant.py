@@ -31,6 +31,7 @@ ops_patterns = [
 portal_patterns = [
     path("", include("crm.urls_portal")),
     path("funds/", include("payments.urls_portal")),
+    path("trading/", include("trading.urls_portal")),
 ]
 
 urlpatterns = [
@@ -40,6 +41,8 @@ urlpatterns = [
     path("portal/", include((portal_patterns, "portal"))),
     # PSP-facing endpoints: signed webhooks and the built-in sandbox PSPs' hosted pages.
     path("payments/", include("payments.urls_psp")),
+    # Platform-facing: real-time deal and position events pushed by a trading server's bridge.
+    path("trading/push/", include("trading.urls_push")),
     path("partners/", include(("partners.urls_portal", "partners"))),
     path("admin/", admin.site.urls),
     path("api/v1/", include("brokerage.urls_api")),

@@ -107,6 +107,7 @@ _SYSTEM_NAMES = {
     Kind.FX_CONVERSION: "FX conversion",
     Kind.IB_COMMISSION_PAYABLE: "IB commission payable",
     Kind.SUSPENSE: "Suspense",
+    Kind.TRADING_RESULT: "Trading results",
 }
 
 

@@ -1,21 +1,5 @@
-from django.urls import path
+"""/ops/trading/: platforms, accounts, deals, positions, symbols."""
 
-from brokerage.module_page import module_home
+from django.urls import include, path
 
-urlpatterns = [
-    path(
-        "",
-        module_home(
-            title="Trading",
-            capability="trading_view",
-            summary="Accounts, deals and positions from the trading platforms.",
-            coming=[
-                "Platform connectors (simulator, MT5)",
-                "Trading accounts",
-                "Real-time deal sync",
-                "Profit and margin math",
-            ],
-        ),
-        name="trading_home",
-    ),
-]
+urlpatterns = [path("", include("trading.ops.urls"))]

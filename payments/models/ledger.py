@@ -26,6 +26,8 @@ class LedgerAccount(models.Model):
         FX_CONVERSION = "fx_conversion", "FX conversion"
         IB_COMMISSION_PAYABLE = "ib_commission_payable", "IB commission payable"
         SUSPENSE = "suspense", "Suspense"
+        # The broker's side of clients' trading results (profit, swap, commission, platform corrections).
+        TRADING_RESULT = "trading_result", "Trading results"
 
     # Stable, readable identity, e.g. "wallet:42:USD" or "psp_clearing:card:EUR".
     code = models.CharField(max_length=120, unique=True)
@@ -69,6 +71,7 @@ class LedgerTransaction(models.Model):
         COMMISSION = "commission", "Commission"
         ADJUSTMENT = "adjustment", "Adjustment"
         REVERSAL = "reversal", "Reversal"
+        TRADING_RESULT = "trading_result", "Trading result"
 
     # The idempotency key of the posting: the same reference never posts twice.
     reference = models.CharField(max_length=200, unique=True)

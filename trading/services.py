@@ -1,0 +1,177 @@
+"""Writes on trading accounts: open, change leverage or group, enable/disable, refresh state.
+
+Each call goes to the platform first, then records what the platform accepted, so our mirror
+never claims something the server does not have.
+"""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import BigIntegerField, Max
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from brokerage.audit import audit_log, snapshot
+from brokerage.errors import ApplicationError
+from brokerage.events import event_publish
+from trading.connectors.base import AccountState, BalanceKind, NewAccount, PlatformUnavailable
+from trading.models import Platform, TradingAccount, TradingPolicy
+from trading.platforms import health_set, platform_call
+
+ACCOUNT_FIELDS = ["leverage", "group", "status"]
+
+
+def _platform_for(is_demo: bool) -> Platform:
+    environment = Platform.Environment.DEMO if is_demo else Platform.Environment.LIVE
+    platform = Platform.objects.filter(is_active=True, environment=environment).order_by("pk").first()
+    if platform is None:
+        kind = "demo" if is_demo else "live"
+        raise ApplicationError(f"No {kind} trading platform is connected yet.", code="trading_unavailable")
+    return platform
+
+
+def _next_login(platform: Platform) -> str:
+    """The next free login in the platform's range; the caller holds the platform row lock."""
+    highest = TradingAccount.objects.filter(platform=platform, login__regex=r"^[0-9]+$").aggregate(
+        top=Max(Cast("login", BigIntegerField()))
+    )["top"]
+    return str(max(highest or 0, platform.login_range_start - 1) + 1)
+
+
+def _policy_check(policy: TradingPolicy, client, *, leverage: int, currency: str) -> None:
+    if leverage not in policy.leverage_choices:
+        choices = ", ".join(f"1:{choice}" for choice in sorted(policy.leverage_choices))
+        raise ApplicationError(
+            f"Leverage 1:{leverage} is not offered; choose {choices}.", fields={"leverage": ["Not offered."]}
+        )
+    if currency not in policy.account_currencies:
+        raise ApplicationError(
+            f"Accounts in {currency} are not offered; choose {', '.join(policy.account_currencies)}.",
+            fields={"currency": ["Not offered."]},
+        )
+    if client.trading_accounts.count() >= policy.max_accounts_per_client:
+        raise ApplicationError(f"A client may hold at most {policy.max_accounts_per_client} trading accounts.")
+
+
+def account_open(*, client, is_demo: bool, leverage: int, currency: str, actor) -> TradingAccount:
+    """Open a live or demo account for a client on the tenant's platform; demo accounts get play money."""
+    policy = TradingPolicy.current()
+    _policy_check(policy, client, leverage=leverage, currency=currency)
+    platform = _platform_for(is_demo)
+    try:
+        account = _account_create(
+            platform, client=client, is_demo=is_demo, leverage=leverage, currency=currency, actor=actor
+        )
+    except PlatformUnavailable as down:
+        health_set(platform, Platform.Health.ERROR, down.message)  # the transaction took the first record with it
+        raise
+    if is_demo and policy.demo_balance > 0:
+        platform_call(
+            platform,
+            lambda connector: connector.balance_operation(
+                account.login,
+                Decimal(policy.demo_balance),
+                kind=BalanceKind.BALANCE,
+                comment="Demo funds",
+                check_margin=False,
+            ),
+        )
+    account_state_refresh(account)
+    return account
+
+
+def _account_create(
+    platform: Platform, *, client, is_demo: bool, leverage: int, currency: str, actor
+) -> TradingAccount:
+    # The platform row lock makes login allocation safe; the platform call sits inside it so that a
+    # refused or failed open leaves no row behind.
+    with transaction.atomic():
+        platform = Platform.objects.select_for_update().get(pk=platform.pk)
+        new = NewAccount(
+            login=_next_login(platform),
+            name=str(client),
+            group=platform.default_group,
+            leverage=leverage,
+            currency=currency,
+            password=secrets.token_urlsafe(12) + "A1!",
+        )
+        login = platform_call(platform, lambda connector: connector.account_open(new))
+        account = TradingAccount.objects.create(
+            login=login,
+            platform=platform,
+            client=client,
+            is_demo=is_demo,
+            group=new.group,
+            leverage=leverage,
+            currency=currency,
+            created_by=actor,
+        )
+        audit_log(actor=actor, action="trading.account_open", obj=account, after=snapshot(account, ACCOUNT_FIELDS))
+        event_publish(
+            "trading.account_opened",
+            {"account_id": account.pk, "client_id": client.pk, "login": login, "is_demo": is_demo},
+        )
+    return account
+
+
+def _account_change(account: TradingAccount, *, actor, action: str, **changes) -> TradingAccount:
+    before = snapshot(account, ACCOUNT_FIELDS)
+    platform_changes = {
+        "leverage": changes.get("leverage"),
+        "group": changes.get("group"),
+        "enabled": None if "status" not in changes else changes["status"] == TradingAccount.Status.ACTIVE,
+    }
+    platform_call(account.platform, lambda connector: connector.account_update(account.login, **platform_changes))
+    with transaction.atomic():
+        for field, value in changes.items():
+            setattr(account, field, value)
+        account.save(update_fields=list(changes))
+        audit_log(actor=actor, action=action, obj=account, before=before, after=snapshot(account, ACCOUNT_FIELDS))
+        event_publish(action, {"account_id": account.pk, "login": account.login, **changes})
+    return account
+
+
+def account_leverage_change(account: TradingAccount, *, leverage: int, actor) -> TradingAccount:
+    if not 1 <= leverage <= 3000:
+        raise ApplicationError("Leverage is between 1:1 and 1:3000.", fields={"leverage": ["Out of range."]})
+    if leverage == account.leverage:
+        return account
+    return _account_change(account, actor=actor, action="trading.leverage_changed", leverage=leverage)
+
+
+def account_group_change(account: TradingAccount, *, group: str, actor) -> TradingAccount:
+    group = group.strip()
+    if not group:
+        raise ApplicationError("A group name is required.", fields={"group": ["Required."]})
+    return _account_change(account, actor=actor, action="trading.group_changed", group=group)
+
+
+def account_status_set(account: TradingAccount, *, enabled: bool, actor) -> TradingAccount:
+    status = TradingAccount.Status.ACTIVE if enabled else TradingAccount.Status.DISABLED
+    if status == account.status:
+        return account
+    action = "trading.account_enabled" if enabled else "trading.account_disabled"
+    return _account_change(account, actor=actor, action=action, status=status)
+
+
+def account_state_store(account: TradingAccount, state: AccountState) -> None:
+    """Record the platform's figures for the account (balance, equity, margin...) as of now."""
+    TradingAccount.objects.filter(pk=account.pk).update(
+        balance=state.balance,
+        credit=state.credit,
+        equity=state.equity,
+        margin=state.margin,
+        margin_free=state.margin_free,
+        margin_level=state.margin_level,
+        state_at=timezone.now(),
+    )
+    account.refresh_from_db(fields=["balance", "credit", "equity", "margin", "margin_free", "margin_level", "state_at"])
+
+
+def account_state_refresh(account: TradingAccount) -> TradingAccount:
+    state = platform_call(account.platform, lambda connector: connector.account_state(account.login))
+    account_state_store(account, state)
+    return account
