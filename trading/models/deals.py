@@ -36,16 +36,36 @@ class Deal(models.Model):
         DEMO = "demo", "Demo account"
         PENDING = "pending", "Not booked yet"
 
-    platform = models.ForeignKey("trading.Platform", on_delete=models.PROTECT, related_name="deals")
+    # Deals are an append-only fact table filled in bulk (millions of rows). Its references carry no
+    # database constraint and no index of their own: loaders resolve them by join, the ORM's PROTECT
+    # keeps referenced rows, and the composite indexes below serve every lookup. Without per-row
+    # foreign-key triggers a back-fill runs about twice as fast.
+    platform = models.ForeignKey(
+        "trading.Platform", on_delete=models.PROTECT, related_name="deals", db_constraint=False, db_index=False
+    )
     ticket = models.BigIntegerField()
     login = models.CharField(max_length=40)
     account = models.ForeignKey(
-        "trading.TradingAccount", on_delete=models.PROTECT, null=True, blank=True, related_name="deals"
+        "trading.TradingAccount",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deals",
+        db_constraint=False,
+        db_index=False,
     )
     time = models.DateTimeField()
     # The name the platform reported, and the instrument it resolves to (null: unknown, see SyncProblem).
     symbol_name = models.CharField(max_length=40, blank=True)
-    symbol = models.ForeignKey("trading.Symbol", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    symbol = models.ForeignKey(
+        "trading.Symbol",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     action = models.CharField(max_length=12, choices=Action.choices)
     entry = models.CharField(max_length=8, choices=Entry.choices, default=Entry.IN)
     order = models.BigIntegerField(null=True, blank=True)

@@ -37,6 +37,8 @@ class SimPosition(models.Model):
     open_price = models.DecimalField(**PRICE)
     swap = models.DecimalField(**AMOUNT, default=0)
     opened_at = models.DateTimeField()
+    # The last trading day whose rollover swap is in `swap`: each rollover is charged once.
+    swap_charged_to = models.DateField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"sim position {self.pk}"
