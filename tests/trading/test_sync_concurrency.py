@@ -1,0 +1,90 @@
+"""Real threads with their own PostgreSQL connections ingesting overlapping batches at the same moment."""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django_tenants.utils import tenant_context
+
+from payments import ledger
+from payments.models import LedgerTransaction
+from tests.trading.support import deal
+from tests.trading.test_sync_support import account_funded, live, trading_funds, trading_results
+from trading.models import Deal
+from trading.sync.ingest import deals_ingest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+THREADS = 4
+
+
+def race(tenant, work, count: int = THREADS) -> list:
+    barrier = threading.Barrier(count, timeout=30)
+    results: list = [None] * count
+
+    def run(index: int) -> None:
+        try:
+            with tenant_context(tenant):
+                connection.ensure_connection()
+                barrier.wait()
+                results[index] = work(index)
+        except Exception as error:  # noqa: BLE001 - asserted on below
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_overlapping_batches_at_once_store_and_book_each_deal_exactly_once(memory_platform, carl, alpha):
+    first = account_funded(carl.client, carl, "5000")
+    second = account_funded(carl.client, carl, "5000")
+    draw = random.Random(7)
+    deals = [
+        deal(
+            ticket=ticket,
+            login=(first, second)[ticket % 2].login,
+            time=datetime(2025, 3, 3, tzinfo=UTC),
+            profit=Decimal(draw.randrange(-5000, 5000)) / 100,
+            commission=Decimal("-1.25"),
+        )
+        for ticket in range(1, 201)
+    ]
+    # Each thread gets an overlapping slice, shuffled: every deal is in two or more batches.
+    batches = []
+    for index in range(THREADS):
+        batch = deals[index * 40 : index * 40 + 80] + deals[-20:]
+        draw.shuffle(batch)
+        batches.append(batch)
+    batches[0] += deals[160:180]
+    results = race(alpha, lambda index: deals_ingest(live(), batches[index]))
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sum(r.inserted for r in results) == 200
+    assert Deal.objects.count() == 200
+    assert set(Deal.objects.values_list("booking", flat=True)) == {Deal.Booking.BOOKED}
+    total = sum((d.profit + d.commission for d in deals), Decimal(0))
+    assert trading_funds(carl.client) == Decimal("10000") + total
+    assert trading_results() == -total
+    booked = LedgerTransaction.objects.filter(kind=LedgerTransaction.Kind.TRADING_RESULT)
+    assert sum(len(t.metadata["tickets"]) for t in booked) == 200
+    assert ledger.ledger_problems() == []
+
+
+def test_the_same_batch_sent_by_many_threads_is_taken_once(memory_platform, carl, alpha):
+    account = account_funded(carl.client, carl, "100")
+    batch = [deal(ticket=t, login=account.login, profit=Decimal("2"), commission=Decimal(0)) for t in range(1, 31)]
+    results = race(alpha, lambda index: deals_ingest(live(), batch), count=6)
+    assert sorted(r.inserted for r in results) == [0, 0, 0, 0, 0, 30]
+    assert trading_funds(carl.client) == Decimal("160")
+    assert LedgerTransaction.objects.filter(kind=LedgerTransaction.Kind.TRADING_RESULT).count() == 1
+    assert ledger.ledger_problems() == []
