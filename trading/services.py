@@ -6,6 +6,7 @@ never claims something the server does not have.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from decimal import Decimal
 
@@ -17,9 +18,11 @@ from django.utils import timezone
 from brokerage.audit import audit_log, snapshot
 from brokerage.errors import ApplicationError
 from brokerage.events import event_publish
-from trading.connectors.base import AccountState, BalanceKind, NewAccount, PlatformUnavailable
+from trading.connectors.base import AccountState, BalanceKind, NewAccount, PlatformUnavailable, TradingGatewayError
 from trading.models import Platform, TradingAccount, TradingPolicy
 from trading.platforms import health_set, platform_call
+
+logger = logging.getLogger(__name__)
 
 ACCOUNT_FIELDS = ["leverage", "group", "status"]
 
@@ -68,18 +71,23 @@ def account_open(*, client, is_demo: bool, leverage: int, currency: str, actor) 
     except PlatformUnavailable as down:
         health_set(platform, Platform.Health.ERROR, down.message)  # the transaction took the first record with it
         raise
-    if is_demo and policy.demo_balance > 0:
-        platform_call(
-            platform,
-            lambda connector: connector.balance_operation(
-                account.login,
-                Decimal(policy.demo_balance),
-                kind=BalanceKind.BALANCE,
-                comment="Demo funds",
-                check_margin=False,
-            ),
-        )
-    account_state_refresh(account)
+    # The account exists from here on: a platform that stops answering now costs the demo's play money
+    # or fresh figures (the state refresh beat brings those), never the account itself.
+    try:
+        if is_demo and policy.demo_balance > 0:
+            platform_call(
+                platform,
+                lambda connector: connector.balance_operation(
+                    account.login,
+                    Decimal(policy.demo_balance),
+                    kind=BalanceKind.BALANCE,
+                    comment="Demo funds",
+                    check_margin=False,
+                ),
+            )
+        account_state_refresh(account)
+    except (PlatformUnavailable, TradingGatewayError):
+        logger.warning("account %s is open; its first operations on the platform failed", account.login, exc_info=True)
     return account
 
 

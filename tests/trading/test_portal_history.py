@@ -1,0 +1,190 @@
+"""The client's trading history: filters, totals per currency, pagination and the CSV export.
+
+Deals are written straight into the mirror (as the sync would): the pages only read them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
+
+import pytest
+
+from tests import factories
+from tests.tenants.web import tenant_web_client
+from trading import services
+from trading.models import Deal, Symbol
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2024, 3, 4, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def dana(in_alpha):
+    return factories.client_user("dana@alpha.test")
+
+
+@pytest.fixture
+def books(memory_platform, carl, dana):
+    """Carl: a USD live account with trades and a deposit, an EUR demo account; Dana: one trade of her own."""
+    usd = services.account_open(client=carl.client, is_demo=False, leverage=100, currency="USD", actor=carl)
+    eur = services.account_open(client=carl.client, is_demo=True, leverage=30, currency="EUR", actor=carl)
+    hers = services.account_open(client=dana.client, is_demo=False, leverage=100, currency="USD", actor=dana)
+    eurusd, gold = Symbol.objects.get(name="EURUSD"), Symbol.objects.get(name="XAUUSD")
+    tickets = iter(range(1, 1000))
+
+    def book(account, when, action="buy", symbol=eurusd, **fields):
+        values = {"entry": "out", "volume": D("1"), "price": D("1.0850"), "profit": D("0")}
+        values.update(fields)
+        return Deal.objects.create(
+            platform=account.platform,
+            ticket=next(tickets),
+            login=account.login,
+            account=account,
+            time=when,
+            symbol_name=symbol.name if symbol else "",
+            symbol=symbol,
+            action=action,
+            **values,
+        )
+
+    book(usd, T0, action="balance", symbol=None, volume=D(0), price=D(0), profit=D("1000"), comment="bo-0123456789abcdef Wallet transfer")  # fmt: skip
+    book(usd, T0 + timedelta(hours=1), profit=D("50.25"), commission=D("-3.50"), swap=D("-1.20"))
+    book(usd, T0 + timedelta(days=1), action="sell", profit=D("-20.00"), commission=D("-3.50"), volume=D("0.5"))
+    book(usd, T0 + timedelta(days=2), symbol=gold, price=D("2345.6"), volume=D("0.10"), profit=D("12.34"))
+    book(eur, T0 + timedelta(days=1), profit=D("7.00"), volume=D("2"), comment="=HYPERLINK(1)")
+    book(hers, T0, profit=D("999.99"))
+    return {"usd": usd, "eur": eur, "hers": hers, "book": book}
+
+
+def get(alpha, user, path):
+    return tenant_web_client(alpha, user).get(path)
+
+
+def rows_of(response) -> list[list[str]]:
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.reader(io.StringIO(body)))
+
+
+def test_the_history_lists_only_the_clients_own_deals_with_totals_per_currency(alpha, books, carl):
+    html = get(alpha, carl, "/portal/trading/history/").content.decode()
+    assert "999.99" not in html and books["hers"].login not in html
+    assert html.count('<tr><td class="nowrap">') == 5
+    usd = html[html.index('class="totals-USD"') :]
+    usd = usd[: usd.index("</tr>")]
+    # trades: profit 50.25 - 20 + 12.34 = 42.59; commission -7.00; swap -1.20; result 34.39; deposits 1,000.00
+    assert ">4<" in usd and "1.60" in usd and "42.59" in usd and "-7.00" in usd and "-1.20" in usd
+    assert "34.39 USD" in usd and "1,000.00" in usd
+    eur = html[html.index('class="totals-EUR"') :]
+    assert "7.00 EUR" in eur[: eur.index("</tr>")]
+    assert "Wallet transfer" in html and "bo-0123456789abcdef" not in html
+    assert "2345.60" in html and "1.08500" in html  # prices with the instrument's digits
+
+
+@pytest.mark.parametrize(
+    ("query", "tickets"),
+    [
+        ("type=trades", {2, 3, 4, 5}),
+        ("type=balance", {1}),
+        ("symbol=XAUUSD", {4}),
+        ("account=ACCOUNT_USD&type=trades", {2, 3, 4}),
+        ("since=2024-03-05", {3, 4, 5}),
+        ("since=2024-03-05&until=2024-03-05", {3, 5}),
+        ("until=2024-03-04", {1, 2}),
+    ],
+)
+def test_filters_narrow_the_page_and_the_export_alike(alpha, books, carl, query, tickets):
+    query = query.replace("ACCOUNT_USD", books["usd"].login)
+    rows = rows_of(get(alpha, carl, f"/portal/trading/history/export.csv?{query}"))
+    assert {int(row[2]) for row in rows[1:]} == tickets
+    html = get(alpha, carl, f"/portal/trading/history/?{query}").content.decode()
+    assert html.count('<tr><td class="nowrap">') == len(tickets)
+    assert f'href="/portal/trading/history/export.csv?{query.replace("&", "&amp;")}"' in html
+
+
+def test_a_filter_that_matches_nothing_says_so(alpha, books, carl):
+    html = get(alpha, carl, "/portal/trading/history/?symbol=XAUUSD&since=2024-03-01&until=2024-03-02").content.decode()
+    assert "No deals match these filters." in html and 'class="totals-' not in html
+
+
+def test_dates_in_the_wrong_order_are_a_form_error_not_an_unfiltered_list(alpha, books, carl):
+    response = get(alpha, carl, "/portal/trading/history/?since=2024-03-06&until=2024-03-05")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Must be on or after the start date." in html and "Fix the filters above" in html
+    assert '<tr><td class="nowrap">' not in html
+    export = get(alpha, carl, "/portal/trading/history/export.csv?since=2024-03-06&until=2024-03-05")
+    assert export.status_code == 400 and b"Must be on or after the start date." in export.content
+
+
+def test_the_csv_has_a_header_and_plain_numbers(alpha, books, carl):
+    response = get(alpha, carl, "/portal/trading/history/export.csv")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="trading-history-')
+    rows = rows_of(response)
+    assert rows[0] == [
+        "time", "account", "ticket", "type", "entry", "symbol", "volume", "price",
+        "profit", "commission", "swap", "fee", "currency", "comment",
+    ]  # fmt: skip
+    by_ticket = {row[2]: row for row in rows[1:]}
+    assert len(by_ticket) == 5 and "6" not in by_ticket  # Dana's deal is not Carl's
+    assert by_ticket["2"][3:] == [
+        "buy",
+        "out",
+        "EURUSD",
+        "1.00",
+        "1.08500",
+        "50.25",
+        "-3.50",
+        "-1.20",
+        "0.00",
+        "USD",
+        "",
+    ]
+    assert by_ticket["1"][3:] == ["balance", "", "", "0.00", "0.00", "1000.00", "0.00", "0.00", "0.00", "USD", "Wallet transfer"]  # fmt: skip
+    assert by_ticket["4"][6:8] == ["0.10", "2345.60"]
+    assert by_ticket["5"][12:] == ["EUR", "'=HYPERLINK(1)"]  # a spreadsheet will not run it
+    assert by_ticket["2"][0].startswith("2024-03-04T")
+    assert [row[2] for row in rows[1:]] == ["4", "5", "3", "2", "1"]  # newest first, as on the page
+
+
+def test_fifty_deals_a_page(alpha, books, carl):
+    for minute in range(120):
+        books["book"](books["usd"], T0 + timedelta(days=10, minutes=minute), profit=D("1"))
+    first = get(alpha, carl, "/portal/trading/history/?type=trades").content.decode()
+    assert first.count('<tr><td class="nowrap">') == 50
+    assert "Page 1 of 3 · 124 in all" in first
+    assert 'href="?type=trades&page=2"' in first
+    last = get(alpha, carl, "/portal/trading/history/?type=trades&page=3").content.decode()
+    assert last.count('<tr><td class="nowrap">') == 24
+    assert "Page 3 of 3" in last
+    # the totals cover the whole filtered set, not the page
+    usd = last[last.index('class="totals-USD"') :]
+    assert ">123<" in usd[: usd.index("</tr>")]
+    assert len(rows_of(get(alpha, carl, "/portal/trading/history/export.csv?type=trades"))) == 125
+
+
+def test_the_history_page_reads_as_many_queries_for_many_deals_as_for_few(alpha, books, carl):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    web = tenant_web_client(alpha, carl)
+    web.get("/portal/trading/history/")  # warm up: the session and permission caches
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as done:
+            assert web.get("/portal/trading/history/").status_code == 200
+        return len(done)
+
+    few = queries()
+    for minute in range(60):
+        books["book"](books["usd"], T0 + timedelta(days=10, minutes=minute), profit=D("1"))
+    assert queries() == few
+
+
+def test_a_client_with_no_deals_sees_an_empty_history(alpha, memory_platform, dana):
+    html = get(alpha, dana, "/portal/trading/history/").content.decode()
+    assert "No deals yet." in html and "Download CSV" not in html
