@@ -1,0 +1,407 @@
+"""/api/v1/ for trading: platforms, accounts, deals, positions, symbols, a client's trading summary.
+
+Staff only: trading_view reads, trading_manage changes (clients use the portal's own endpoints).
+Platform secrets (manager password, push secret) never appear in any output.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import django_filters
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from brokerage.permissions import HasCapability
+from crm.models import Client
+from trading import selectors, services
+from trading.models import Deal, Platform, Position, Symbol, TradingAccount
+from trading.ops import services as ops_services
+from trading.ops.services import MAX_LEVERAGE, SYMBOL_FIELDS
+from trading.platforms import platform_check
+
+MANAGE_ACTIONS = {"test_connection", "leverage", "group", "enable", "disable", "update", "partial_update"}
+
+
+class TradingPermissions:
+    """trading_view to read; trading_manage for the actions that change something."""
+
+    def get_permissions(self):
+        capability = "trading_manage" if self.action in MANAGE_ACTIONS else "trading_view"
+        return [HasCapability(capability)()]
+
+
+# Platforms -----------------------------------------------------------------------------------------
+
+
+class PlatformOutput(serializers.ModelSerializer):
+    account_count = serializers.IntegerField(read_only=True)
+    open_problems = serializers.IntegerField(read_only=True)
+    has_manager_password = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Platform
+        fields = [
+            "id",
+            "code",
+            "name",
+            "kind",
+            "environment",
+            "server",
+            "manager_login",
+            "has_manager_password",
+            "default_group",
+            "login_range_start",
+            "is_active",
+            "health",
+            "health_message",
+            "health_checked_at",
+            "last_sync_at",
+            "deals_synced_to",
+            "account_count",
+            "open_problems",
+        ]
+
+    def get_has_manager_password(self, platform) -> bool:
+        return bool(platform.manager_password)
+
+
+class PlatformViewSet(TradingPermissions, viewsets.ReadOnlyModelViewSet):
+    serializer_class = PlatformOutput
+    lookup_field = "code"
+    filterset_fields = ["kind", "environment", "is_active", "health"]
+    ordering_fields = ["name", "code"]
+
+    def get_queryset(self):
+        return Platform.objects.annotate(
+            account_count=Count("accounts", distinct=True),
+            open_problems=Count("problems", filter=Q(problems__resolved_at__isnull=True), distinct=True),
+        ).order_by("name")
+
+    @extend_schema(request=None, responses=PlatformOutput)
+    @action(detail=True, methods=["post"], url_path="test-connection")
+    def test_connection(self, request, code=None):
+        """Ping the platform now; the answer is the platform with its health as just recorded."""
+        platform = self.get_object()
+        platform_check(platform)
+        return Response(PlatformOutput(self.get_queryset().get(pk=platform.pk)).data)
+
+
+# Accounts ------------------------------------------------------------------------------------------
+
+
+class AccountOutput(serializers.ModelSerializer):
+    platform = serializers.CharField(source="platform.code", read_only=True)
+    state_is_stale = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = TradingAccount
+        fields = [
+            "id",
+            "login",
+            "platform",
+            "client_id",
+            "is_demo",
+            "group",
+            "leverage",
+            "currency",
+            "status",
+            "balance",
+            "credit",
+            "equity",
+            "margin",
+            "margin_free",
+            "margin_level",
+            "state_at",
+            "state_is_stale",
+            "created_at",
+        ]
+
+
+class AccountFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Login, client name or email")
+    platform = django_filters.CharFilter(field_name="platform__code", label="Platform code")
+    client = django_filters.NumberFilter(field_name="client_id")
+
+    class Meta:
+        model = TradingAccount
+        fields = ["login", "platform", "client", "is_demo", "status", "currency"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(selectors.account_search_q(value))
+
+
+class LeverageInput(serializers.Serializer):
+    leverage = serializers.IntegerField(min_value=1, max_value=MAX_LEVERAGE)
+
+
+class GroupInput(serializers.Serializer):
+    group = serializers.CharField(max_length=100)
+
+
+class AccountViewSet(TradingPermissions, viewsets.ReadOnlyModelViewSet):
+    serializer_class = AccountOutput
+    lookup_field = "login"
+    filterset_class = AccountFilter
+    ordering_fields = ["created_at", "login", "balance", "equity"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema needs the model, not the stale cutoff
+            return TradingAccount.objects.none()
+        return selectors.account_list()
+
+    def _done(self, account):
+        return Response(AccountOutput(self.get_queryset().get(pk=account.pk)).data)
+
+    @extend_schema(request=LeverageInput, responses=AccountOutput)
+    @action(detail=True, methods=["post"])
+    def leverage(self, request, login=None):
+        """Change the leverage on the platform, then here (audited). 503 when the platform is down."""
+        account = self.get_object()
+        data = LeverageInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.account_leverage_change(account, leverage=data.validated_data["leverage"], actor=request.user)
+        return self._done(account)
+
+    @extend_schema(request=GroupInput, responses=AccountOutput)
+    @action(detail=True, methods=["post"])
+    def group(self, request, login=None):
+        account = self.get_object()
+        data = GroupInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.account_group_change(account, group=data.validated_data["group"], actor=request.user)
+        return self._done(account)
+
+    @extend_schema(request=None, responses=AccountOutput)
+    @action(detail=True, methods=["post"])
+    def enable(self, request, login=None):
+        account = self.get_object()
+        services.account_status_set(account, enabled=True, actor=request.user)
+        return self._done(account)
+
+    @extend_schema(request=None, responses=AccountOutput)
+    @action(detail=True, methods=["post"])
+    def disable(self, request, login=None):
+        account = self.get_object()
+        services.account_status_set(account, enabled=False, actor=request.user)
+        return self._done(account)
+
+
+# Deals and positions -------------------------------------------------------------------------------
+
+
+class DealOutput(serializers.ModelSerializer):
+    platform = serializers.CharField(source="platform.code", read_only=True)
+    symbol = serializers.CharField(source="symbol_name", read_only=True, help_text="The name the platform reported.")
+    instrument = serializers.CharField(
+        source="symbol.name", read_only=True, allow_null=True, default=None, help_text="The symbol it resolves to."
+    )
+
+    class Meta:
+        model = Deal
+        fields = [
+            "id",
+            "platform",
+            "ticket",
+            "login",
+            "account_id",
+            "time",
+            "symbol",
+            "instrument",
+            "action",
+            "entry",
+            "order",
+            "position_id",
+            "volume",
+            "price",
+            "profit",
+            "commission",
+            "swap",
+            "fee",
+            "comment",
+            "booking",
+        ]
+
+
+class DealFilter(django_filters.FilterSet):
+    platform = django_filters.CharFilter(field_name="platform__code", label="Platform code")
+    symbol = django_filters.CharFilter(method="by_symbol", label="Symbol name or alias")
+    ticket = django_filters.NumberFilter(method="by_ticket", label="Deal ticket")
+    time_after = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="gte", label="From (inclusive)")
+    time_before = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="lt", label="Until (exclusive)")
+
+    class Meta:
+        model = Deal
+        fields = ["login", "ticket", "action", "entry", "booking", "platform", "symbol", "position_id"]
+
+    def by_symbol(self, queryset, name, value):
+        return queryset.filter(selectors.symbol_match_q(value))
+
+    def by_ticket(self, queryset, name, value):
+        # Through the (platform, ticket) unique key: a ticket alone would scan the table.
+        return queryset.filter(platform_id__in=Platform.objects.values_list("pk", flat=True), ticket=value)
+
+
+class DealCursor(CursorPagination):
+    """Newest first; a cursor page costs the same at any depth and counts nothing."""
+
+    ordering = ("-time", "-id")
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class DealViewSet(TradingPermissions, viewsets.ReadOnlyModelViewSet):
+    serializer_class = DealOutput
+    pagination_class = DealCursor
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = DealFilter
+
+    def get_queryset(self):
+        return Deal.objects.select_related("platform", "symbol")
+
+
+class PositionOutput(serializers.ModelSerializer):
+    platform = serializers.CharField(source="platform.code", read_only=True)
+    symbol = serializers.CharField(source="symbol_name", read_only=True)
+
+    class Meta:
+        model = Position
+        fields = [
+            "id",
+            "platform",
+            "ticket",
+            "login",
+            "account_id",
+            "symbol",
+            "side",
+            "volume",
+            "open_price",
+            "current_price",
+            "profit",
+            "swap",
+            "opened_at",
+            "updated_at",
+        ]
+
+
+class PositionFilter(django_filters.FilterSet):
+    platform = django_filters.CharFilter(field_name="platform__code", label="Platform code")
+    symbol = django_filters.CharFilter(method="by_symbol", label="Symbol name or alias")
+
+    class Meta:
+        model = Position
+        fields = ["login", "side", "platform", "symbol"]
+
+    def by_symbol(self, queryset, name, value):
+        return queryset.filter(selectors.symbol_match_q(value))
+
+
+class PositionViewSet(TradingPermissions, mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = PositionOutput
+    filterset_class = PositionFilter
+    ordering_fields = ["opened_at", "profit", "volume"]
+
+    def get_queryset(self):
+        return Position.objects.select_related("platform").order_by("-opened_at", "-ticket")
+
+
+# Symbols -------------------------------------------------------------------------------------------
+
+
+class SymbolOutput(serializers.ModelSerializer):
+    aliases = serializers.SlugRelatedField(many=True, read_only=True, slug_field="alias")
+
+    class Meta:
+        model = Symbol
+        fields = ["id", "name", *SYMBOL_FIELDS, "aliases"]
+
+
+class SymbolInput(serializers.ModelSerializer):
+    class Meta:
+        model = Symbol
+        fields = SYMBOL_FIELDS
+
+
+class SymbolViewSet(TradingPermissions, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = SymbolOutput
+    lookup_field = "name"
+    filterset_fields = ["calc_mode", "is_active"]
+    ordering_fields = ["name"]
+
+    def get_queryset(self):
+        return Symbol.objects.prefetch_related("aliases").order_by("name")
+
+    @extend_schema(request=SymbolInput, responses=SymbolOutput)
+    def update(self, request, *args, **kwargs):
+        symbol = self.get_object()
+        data = SymbolInput(symbol, data=request.data, partial=kwargs.get("partial", False))
+        data.is_valid(raise_exception=True)
+        ops_services.symbol_update(symbol=symbol, values=data.validated_data, actor=request.user)
+        return Response(SymbolOutput(self.get_queryset().get(pk=symbol.pk)).data)
+
+    @extend_schema(request=SymbolInput, responses=SymbolOutput)
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+
+# A client's trading summary ------------------------------------------------------------------------
+
+
+class AccountSummaryOutput(serializers.Serializer):
+    account = AccountOutput()
+    is_stale = serializers.BooleanField()
+    deal_count = serializers.IntegerField()
+    volume_lots = serializers.DecimalField(max_digits=24, decimal_places=4)
+    notional = serializers.DecimalField(
+        max_digits=30, decimal_places=8, allow_null=True, help_text="In the account currency; null without a rate."
+    )
+    realised_pnl = serializers.DecimalField(max_digits=30, decimal_places=8)
+    floating_pnl = serializers.DecimalField(max_digits=30, decimal_places=8)
+    open_positions = serializers.IntegerField()
+    notional_gaps = serializers.ListField(child=serializers.CharField())
+
+
+class SummaryTotalOutput(serializers.Serializer):
+    is_demo = serializers.BooleanField()
+    currency = serializers.CharField()
+    notional = serializers.DecimalField(max_digits=30, decimal_places=8)
+    realised_pnl = serializers.DecimalField(max_digits=30, decimal_places=8)
+    floating_pnl = serializers.DecimalField(max_digits=30, decimal_places=8)
+    complete = serializers.BooleanField(help_text="False when some deals' notional could not be converted.")
+
+
+class TradingSummaryOutput(serializers.Serializer):
+    client_id = serializers.IntegerField(source="client.pk")
+    since = serializers.DateTimeField(allow_null=True)
+    deal_count = serializers.IntegerField()
+    volume_lots = serializers.DecimalField(max_digits=24, decimal_places=4)
+    totals = SummaryTotalOutput(many=True)
+    accounts = AccountSummaryOutput(many=True)
+
+
+class TradingSummaryView(APIView):
+    permission_classes = [HasCapability("trading_view")]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("days", int, description="Only deals of the last N days (default: all time).")],
+        responses=TradingSummaryOutput,
+    )
+    def get(self, request, client_id: int):
+        client = get_object_or_404(Client, pk=client_id)
+        days = request.query_params.get("days", "")
+        since = None
+        if days:
+            if not days.isdigit() or not 1 <= int(days) <= 3650:
+                raise serializers.ValidationError({"days": ["A whole number of days, 1 to 3650."]})
+            since = timezone.now() - timedelta(days=int(days))
+        summary = selectors.client_trading_summary(client, since=since)
+        return Response(TradingSummaryOutput(summary).data)

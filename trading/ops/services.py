@@ -1,0 +1,294 @@
+"""Staff writes of /ops/trading/ and the API: platform connections, sync problems, instruments, policy.
+
+Account changes (leverage, group, status) live in trading.services: they go to the platform first.
+Everything here is local configuration; each change is one transaction with its audit record, and
+secrets are never written to the audit trail (only that they changed).
+"""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from brokerage.audit import audit_log, snapshot
+from brokerage.errors import ApplicationError
+from brokerage.money import FIAT_CURRENCIES
+from trading.models import Platform, Symbol, SymbolAlias, SyncProblem, TradingPolicy
+
+PLATFORM_FIELDS = [
+    "code",
+    "name",
+    "kind",
+    "environment",
+    "server",
+    "manager_login",
+    "default_group",
+    "login_range_start",
+    "is_active",
+]
+SYMBOL_FIELDS = [
+    "description",
+    "calc_mode",
+    "contract_size",
+    "digits",
+    "tick_size",
+    "tick_value",
+    "base_currency",
+    "profit_currency",
+    "margin_currency",
+    "margin_rate",
+    "initial_margin",
+    "swap_mode",
+    "swap_long",
+    "swap_short",
+    "triple_swap_day",
+    "is_active",
+]
+POLICY_FIELDS = [
+    "leverage_choices",
+    "default_leverage",
+    "account_currencies",
+    "demo_balance",
+    "max_accounts_per_client",
+    "state_stale_after_seconds",
+]
+MAX_LEVERAGE = 3000
+
+
+# Platforms -----------------------------------------------------------------------------------------
+
+
+def _platform_problems(values: dict, *, password_set: bool) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    if values["kind"] == Platform.Kind.MT5:
+        server = values.get("server", "")
+        if not server:
+            fields["server"] = ["The MT5 Web API address is required, e.g. https://mt5.example.com:443."]
+        elif not server.startswith("https://"):
+            fields["server"] = ["Use https://: the manager password must not travel in clear text."]
+        if not values.get("manager_login", "").isdigit():
+            fields["manager_login"] = ["The manager account's login (digits)."]
+        if not password_set:
+            fields["manager_password"] = ["Required for a new MT5 connection."]
+    return fields
+
+
+def platform_save(*, platform: Platform | None, values: dict, manager_password: str, actor) -> Platform:
+    """Create (platform None: an MT5 connection) or change a platform connection.
+
+    `manager_password` blank keeps the stored one. The code names the push URL, so it is set once.
+    """
+    creating = platform is None
+    values = {**values, "kind": Platform.Kind.MT5 if creating else platform.kind}
+    has_password = bool(manager_password) or (not creating and bool(platform.manager_password))
+    fields = _platform_problems(values, password_set=has_password)
+    if fields:
+        raise ApplicationError("The platform was not saved.", fields=fields)
+    with transaction.atomic():
+        if creating:
+            if Platform.objects.filter(code=values["code"]).exists():
+                raise ApplicationError("That code is taken.", fields={"code": ["Another platform uses this code."]})
+            platform = Platform(push_secret=secrets.token_hex(32))
+            before = None
+        else:
+            platform = Platform.objects.select_for_update().get(pk=platform.pk)
+            before = snapshot(platform, PLATFORM_FIELDS)
+        for name in ("code", "name", "kind", "environment", "server", "manager_login", "default_group"):
+            if name == "code" and not creating:
+                continue
+            setattr(platform, name, values[name])
+        platform.login_range_start = values["login_range_start"]
+        if manager_password:
+            platform.manager_password = manager_password
+        platform.save()
+        after = snapshot(platform, PLATFORM_FIELDS)
+        if manager_password:
+            after["manager_password"] = "changed"  # noqa: S105 - audit_log masks it: that it changed, never what
+        if after != before:
+            action = "trading.platform_created" if creating else "trading.platform_updated"
+            audit_log(actor=actor, action=action, obj=platform, before=before, after=after)
+    return platform
+
+
+def platform_secret_rotate(*, platform: Platform, actor) -> str:
+    """A new push signing secret: returned once for the bridge's configuration, never shown again."""
+    secret = secrets.token_hex(32)
+    with transaction.atomic():
+        platform = Platform.objects.select_for_update().get(pk=platform.pk)
+        platform.push_secret = secret
+        platform.save(update_fields=["push_secret"])
+        audit_log(actor=actor, action="trading.platform_secret_rotated", obj=platform, after={"push_secret": "new"})
+    return secret
+
+
+def platform_active_set(*, platform: Platform, is_active: bool, actor) -> Platform:
+    """Switch a connection on or off; off stops its sync and new accounts on it (compare-and-swap)."""
+    with transaction.atomic():
+        changed = Platform.objects.filter(pk=platform.pk, is_active=not is_active).update(is_active=is_active)
+        if changed:
+            audit_log(
+                actor=actor,
+                action="trading.platform_activated" if is_active else "trading.platform_deactivated",
+                obj=platform,
+                before={"is_active": not is_active},
+                after={"is_active": is_active},
+            )
+    platform.is_active = is_active
+    return platform
+
+
+def problem_resolve(*, problem: SyncProblem, actor) -> bool:
+    """Mark a sync problem handled; False if someone resolved it first. A new occurrence opens a new one."""
+    now = timezone.now()
+    with transaction.atomic():
+        changed = SyncProblem.objects.filter(pk=problem.pk, resolved_at__isnull=True).update(resolved_at=now)
+        if changed:
+            audit_log(
+                actor=actor,
+                action="trading.sync_problem_resolved",
+                obj=problem,
+                before={"resolved_at": None},
+                after={
+                    "resolved_at": now.isoformat(),
+                    "kind": problem.kind,
+                    "subject": problem.subject,
+                    "platform": problem.platform_id,
+                },
+            )
+    return bool(changed)
+
+
+# Symbols -------------------------------------------------------------------------------------------
+
+
+def _symbol_problems(values: dict) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for name in ("contract_size", "tick_size", "tick_value", "margin_rate"):
+        if values[name] <= 0:
+            fields[name] = ["Must be greater than zero."]
+    if values["initial_margin"] < 0:
+        fields["initial_margin"] = ["Not below zero."]
+    if not 0 <= values["digits"] <= 10:
+        fields["digits"] = ["Between 0 and 10."]
+    if not 1 <= values["triple_swap_day"] <= 7:
+        fields["triple_swap_day"] = ["An ISO weekday: 1 (Monday) to 7 (Sunday)."]
+    if values["calc_mode"] == Symbol.CalcMode.FUTURES and values["initial_margin"] <= 0:
+        fields["initial_margin"] = ["Futures need the initial margin per lot."]
+    return fields
+
+
+def symbol_update(*, symbol: Symbol, values: dict, actor) -> Symbol:
+    """Change an instrument's contract terms (used by margin, profit and swap math from now on)."""
+    fields = _symbol_problems({**snapshot_values(symbol), **values})
+    if fields:
+        raise ApplicationError("The symbol was not saved.", fields=fields)
+    with transaction.atomic():
+        symbol = Symbol.objects.select_for_update().get(pk=symbol.pk)
+        before = snapshot(symbol, SYMBOL_FIELDS)
+        for name, value in values.items():
+            if name in SYMBOL_FIELDS:
+                setattr(symbol, name, value)
+        symbol.save()
+        symbol.refresh_from_db()
+        after = snapshot(symbol, SYMBOL_FIELDS)
+        if after != before:
+            audit_log(actor=actor, action="trading.symbol_updated", obj=symbol, before=before, after=after)
+    return symbol
+
+
+def snapshot_values(symbol: Symbol) -> dict:
+    return {name: getattr(symbol, name) for name in SYMBOL_FIELDS}
+
+
+def alias_add(*, symbol: Symbol, alias: str, actor) -> SymbolAlias:
+    """Another platform name for the instrument; a name means one instrument only."""
+    alias = alias.strip()
+    if not alias or len(alias) > 40 or any(ch.isspace() for ch in alias):
+        raise ApplicationError("An alias is 1 to 40 characters without spaces.", fields={"alias": ["Not a name."]})
+    taken = SymbolAlias.objects.filter(alias__iexact=alias).select_related("symbol").first()
+    if taken is not None:
+        raise ApplicationError(
+            f"{alias} already names {taken.symbol}.", fields={"alias": [f"Already an alias of {taken.symbol}."]}
+        )
+    if Symbol.objects.filter(name__iexact=alias).exists():
+        raise ApplicationError(f"{alias} is a symbol's own name.", fields={"alias": ["A symbol has this name."]})
+    try:
+        with transaction.atomic():
+            row = SymbolAlias.objects.create(alias=alias, symbol=symbol)
+            audit_log(actor=actor, action="trading.symbol_alias_added", obj=symbol, after={"alias": alias})
+    except IntegrityError:  # a concurrent add of the same name
+        raise ApplicationError(f"{alias} already names an instrument.", fields={"alias": ["Taken."]}) from None
+    return row
+
+
+def alias_remove(*, alias: SymbolAlias, actor) -> None:
+    with transaction.atomic():
+        symbol = alias.symbol
+        deleted, _ = SymbolAlias.objects.filter(pk=alias.pk).delete()
+        if deleted:
+            audit_log(actor=actor, action="trading.symbol_alias_removed", obj=symbol, before={"alias": alias.alias})
+
+
+# Policy --------------------------------------------------------------------------------------------
+
+
+def _policy_problems(values: dict) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    choices = values["leverage_choices"]
+    if not choices:
+        fields["leverage_choices"] = ["Offer at least one leverage."]
+    elif any(not 1 <= choice <= MAX_LEVERAGE for choice in choices):
+        fields["leverage_choices"] = [f"Each leverage is between 1 and {MAX_LEVERAGE}."]
+    elif values["default_leverage"] not in choices:
+        fields["default_leverage"] = ["Must be one of the leverage choices."]
+    currencies = values["account_currencies"]
+    unknown = sorted(set(currencies) - FIAT_CURRENCIES)
+    if not currencies:
+        fields["account_currencies"] = ["Offer at least one currency."]
+    elif unknown:
+        fields["account_currencies"] = [f"Not a currency accounts can hold: {', '.join(unknown)}."]
+    if values["demo_balance"] < 0:
+        fields["demo_balance"] = ["Not below zero."]
+    if values["max_accounts_per_client"] < 1:
+        fields["max_accounts_per_client"] = ["At least one."]
+    if values["state_stale_after_seconds"] < 10:
+        fields["state_stale_after_seconds"] = ["At least 10 seconds (the state is refreshed every minute)."]
+    return fields
+
+
+def trading_policy_update(
+    *,
+    leverage_choices: list[int],
+    default_leverage: int,
+    account_currencies: list[str],
+    demo_balance: Decimal,
+    max_accounts_per_client: int,
+    state_stale_after_seconds: int,
+    actor,
+) -> TradingPolicy:
+    """Change the tenant's trading rules, audited. Existing accounts keep their leverage and currency."""
+    values = {
+        "leverage_choices": sorted(set(leverage_choices)),
+        "default_leverage": default_leverage,
+        "account_currencies": list(dict.fromkeys(code.upper() for code in account_currencies)),
+        "demo_balance": demo_balance,
+        "max_accounts_per_client": max_accounts_per_client,
+        "state_stale_after_seconds": state_stale_after_seconds,
+    }
+    fields = _policy_problems(values)
+    if fields:
+        raise ApplicationError("The trading policy was not saved.", fields=fields)
+    with transaction.atomic():
+        policy = TradingPolicy.objects.select_for_update().get(pk=TradingPolicy.current().pk)
+        before = snapshot(policy, POLICY_FIELDS)
+        for name, value in values.items():
+            setattr(policy, name, value)
+        policy.save()
+        policy.refresh_from_db()
+        after = snapshot(policy, POLICY_FIELDS)
+        if after != before:
+            audit_log(actor=actor, action="trading.policy_updated", obj=policy, before=before, after=after)
+    return policy

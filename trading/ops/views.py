@@ -1,0 +1,154 @@
+"""/ops/trading/: the platforms overview, platform connections and sync problems.
+
+Seen with trading_view; changed with trading_manage. The views parse and render; writes are services.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from brokerage.errors import ApplicationError
+from brokerage.fields import mask
+from brokerage.permissions import capability_required
+from brokerage.roles import perm
+from trading import selectors
+from trading.models import Platform, SyncProblem
+from trading.ops import services
+from trading.ops.forms import PlatformForm
+from trading.platforms import platform_check
+
+
+def can_manage(request) -> bool:
+    return request.user.has_perm(perm("trading_manage"))
+
+
+@capability_required("trading_view")
+def overview(request):
+    context = {
+        "tab": "home",
+        "platforms": selectors.platform_overview(),
+        "can_manage": can_manage(request),
+        "volume_today": selectors.volume_today_lots(),
+    }
+    return render(request, "trading/ops/overview.html", context)
+
+
+def _platform_page(request, form: PlatformForm, platform: Platform | None, *, status: int = 200):
+    context = {
+        "tab": "home",
+        "form": form,
+        "platform": platform,
+        "password_mask": mask(platform.manager_password) if platform and platform.manager_password else "",
+        "secret_mask": mask(platform.push_secret) if platform and platform.push_secret else "",
+    }
+    return render(request, "trading/ops/platform_form.html", context, status=status)
+
+
+def _platform_submit(request, platform: Platform | None):
+    form = PlatformForm(request.POST or None, instance=platform)
+    if request.method != "POST":
+        return _platform_page(request, form, platform)
+    if form.is_valid():
+        try:
+            saved = services.platform_save(
+                platform=platform,
+                values=form.values(),
+                manager_password=form.cleaned_data.get("manager_password", ""),
+                actor=request.user,
+            )
+        except ApplicationError as error:
+            error.add_to_form(form)
+        else:
+            messages.success(request, f"{saved.name} saved.")
+            return redirect("ops:trading_home")
+    return _platform_page(request, form, platform, status=400)
+
+
+@capability_required("trading_manage")
+def platform_new(request):
+    return _platform_submit(request, None)
+
+
+@capability_required("trading_manage")
+def platform_edit(request, code: str):
+    return _platform_submit(request, get_object_or_404(Platform, code=code))
+
+
+@require_POST
+@capability_required("trading_manage")
+def platform_test(request, code: str):
+    platform = get_object_or_404(Platform, code=code)
+    if platform_check(platform):
+        messages.success(request, f"{platform.name} answered: the connection works.")
+    else:
+        messages.error(request, f"{platform.name} did not answer: {platform.health_message or 'unknown error'}")
+    return redirect("ops:trading_home")
+
+
+@require_POST
+@capability_required("trading_manage")
+def platform_sync_now(request, code: str):
+    platform = get_object_or_404(Platform, code=code)
+    try:
+        from trading.sync.pull import platform_sync
+    except ImportError:
+        messages.error(request, "Deal sync is not installed on this server.")
+        return redirect("ops:trading_home")
+    try:
+        result = platform_sync(platform)
+    except ApplicationError as error:
+        messages.error(request, f"Sync of {platform.name} failed: {error.message}")
+        return redirect("ops:trading_home")
+    if getattr(result, "skipped", False):
+        messages.info(request, f"A sync of {platform.name} is running already; its results appear here shortly.")
+    elif getattr(result, "error", ""):
+        messages.error(request, f"Sync of {platform.name} stopped: {result.error}")
+    else:
+        messages.success(request, f"{platform.name} synced{_sync_summary(result)}.")
+    return redirect("ops:trading_home")
+
+
+def _sync_summary(result) -> str:
+    counts = [
+        f"{getattr(result, name)} {label}"
+        for name, label in (("inserted", "new deals"), ("duplicates", "already known"), ("positions", "open positions"))
+        if isinstance(getattr(result, name, None), int)
+    ]
+    return ": " + ", ".join(counts) if counts else ""
+
+
+@require_POST
+@capability_required("trading_manage")
+def platform_active(request, code: str):
+    platform = get_object_or_404(Platform, code=code)
+    is_active = request.POST.get("is_active") == "1"
+    services.platform_active_set(platform=platform, is_active=is_active, actor=request.user)
+    state = "switched on" if is_active else "switched off: no sync and no new accounts"
+    messages.success(request, f"{platform.name} {state}.")
+    return redirect("ops:trading_home")
+
+
+@require_POST
+@capability_required("trading_manage")
+def platform_rotate_secret(request, code: str):
+    platform = get_object_or_404(Platform, code=code)
+    secret = services.platform_secret_rotate(platform=platform, actor=request.user)
+    # Shown in this response only: never stored in the session or shown again.
+    response = render(
+        request, "trading/ops/platform_secret.html", {"tab": "home", "platform": platform, "secret": secret}
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@capability_required("trading_manage")
+def problem_resolve(request, pk: int):
+    problem = get_object_or_404(SyncProblem.objects.select_related("platform"), pk=pk)
+    if services.problem_resolve(problem=problem, actor=request.user):
+        messages.success(request, f"Marked resolved: {problem.get_kind_display()} {problem.subject}.")
+    else:
+        messages.info(request, "That problem was already resolved.")
+    return redirect("ops:trading_home")
