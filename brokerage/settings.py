@@ -208,6 +208,12 @@ CELERY_BEAT_SCHEDULE = {
     # Every tenant: the simulator's next prices, revaluation of open positions and stop-outs.
     "trading-simulator-tick": {"task": "trading.simulator.tasks.simulator_tick", "schedule": 5.0},
 }
+if BROKERAGE_DEMO:
+    # The demo's simulator accounts trade a little every 20 s, so dashboards and histories keep moving.
+    CELERY_BEAT_SCHEDULE["trading-demo-traffic"] = {
+        "task": "trading.simulator.tasks.simulator_traffic",
+        "schedule": 20.0,
+    }
 
 # --- Auth --------------------------------------------------------------------
 

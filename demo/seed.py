@@ -247,9 +247,50 @@ def seed_payments(tenant: Tenant, spec: DemoTenant) -> None:
         )
 
 
+# Trading -------------------------------------------------------------------------------------------------
+
+
+def seed_trading(tenant: Tenant, spec: DemoTenant) -> None:
+    """Simulator accounts for the funded clients, money moved from their wallets, and some trading.
+
+    Through the services and the simulator only; the mirror fills through the real-time push path.
+    Runs once per tenant: a client who already has trading accounts is left as they are.
+    """
+    from payments.wallets.trading import transfer_to_trading
+    from trading import services
+    from trading.defaults import trading_defaults_ensure
+    from trading.models import TradingAccount
+    from trading.simulator.feed import quotes_ensure
+    from trading.simulator.traffic import traffic_run
+
+    with tenant_context(tenant):
+        trading_defaults_ensure()
+        quotes_ensure()
+        if TradingAccount.objects.exists():
+            return
+        demo_client = Client.objects.select_related("user").get(email=f"client@{spec.slug}.test")
+        funded = [demo_client] + list(
+            Client.objects.filter(ledger_accounts__kind="client_wallet", ledger_accounts__balance__gt=0)
+            .exclude(pk=demo_client.pk)
+            .distinct()
+            .order_by("email")
+        )
+        for index, client in enumerate(funded):
+            account = services.account_open(
+                client=client, is_demo=False, leverage=100, currency=spec.currency, actor=client.user
+            )
+            amount = Decimal(1000 + 250 * index)
+            transfer_to_trading(client=client, currency=spec.currency, login=account.login, amount=amount, actor=None)
+        services.account_open(
+            client=demo_client, is_demo=True, leverage=100, currency=spec.currency, actor=demo_client.user
+        )
+        traffic_run(trades=120, seed=len(spec.slug))
+
+
 def seed_demo() -> list[Tenant]:
     seed_platform()
     tenants = [seed_tenant(spec) for spec in DEMO_TENANTS]
     for tenant, spec in zip(tenants, DEMO_TENANTS, strict=True):
         seed_payments(tenant, spec)
+        seed_trading(tenant, spec)
     return tenants

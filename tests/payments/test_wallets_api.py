@@ -179,6 +179,16 @@ def test_conversion_refusals_are_clear_json(alpha, people, call):
 
 
 def test_trading_transfers_answer_503_while_no_platform_is_connected(alpha, people, call):
+    from trading.gateway import PlatformGateway, handles
+
+    gateway_unregister("platforms")  # the trading module's gateway, registered at start-up
+    try:
+        _transfers_answer_503(call)
+    finally:
+        gateway_register("platforms", PlatformGateway(), handles=handles)
+
+
+def _transfers_answer_503(call):
     response = post(
         call("carl"),
         "/api/v1/trading-transfers/",
