@@ -170,9 +170,16 @@ def bench_bulk(count: int, rounds: int) -> None:
     seconds, again = run_bulk(platform, count)
     assert again.inserted == 0 and again.duplicates == count
 
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'trading_deal' AND schemaname = current_schema()"
+        )
+        indexes = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM pg_constraint WHERE conrelid = 'trading_deal'::regclass AND contype = 'f'")
+        foreign_keys = cursor.fetchone()[0]
     print(
         f"\nbulk back-fill: {count:,} deals over {ACCOUNTS:,} accounts, chunks of {CHUNK:,}, "
-        f"median of {rounds} run(s), into an empty trading_deal (8 indexes, 3 deferred foreign keys)"
+        f"median of {rounds} run(s), into an empty trading_deal ({indexes} indexes, {foreign_keys} foreign keys)"
     )
     for label, values in rates.items():
         runs = ", ".join(f"{value:,.0f}" for value in values)

@@ -184,6 +184,9 @@ CELERY_TIMEZONE = "UTC"
 # The built-in sandbox PSPs let whoever uses them create money: only demo, debug and test runs
 # (or an explicit BROKERAGE_PAYMENT_SIMULATORS=1, e.g. a staging site) may use them.
 PAYMENT_SIMULATORS = env_bool("BROKERAGE_PAYMENT_SIMULATORS", DEBUG or TESTING or BROKERAGE_DEMO)
+# Likewise the built-in trading simulator for LIVE accounts: its profits are booked as clients' money.
+# Demo accounts may always use it (they never touch the ledger).
+TRADING_LIVE_SIMULATOR = env_bool("BROKERAGE_TRADING_SIMULATOR", DEBUG or TESTING or BROKERAGE_DEMO)
 
 CELERY_BEAT_SCHEDULE = {
     # Every tenant: send outbox events that a broker outage left behind.

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+from django.conf import settings
+
 from trading.models import Platform, Symbol, SymbolAlias, TradingPolicy
 
 FX, CFD, INDEX, CFD_LEV, FUT = (
@@ -78,6 +80,8 @@ def platforms_ensure() -> None:
     Platform.objects.get_or_create(
         code="sim-live",
         defaults={
+            # Off where the live simulator is not allowed: the tenant connects its real server instead.
+            "is_active": settings.TRADING_LIVE_SIMULATOR,
             "name": "Simulator (live)",
             "kind": Platform.Kind.SIMULATOR,
             "environment": Platform.Environment.LIVE,

@@ -8,7 +8,7 @@ from typing import TypeVar
 from django.utils import timezone
 
 from payments.trading_gateway import PlatformUnavailable, TradingGatewayError
-from trading.connectors import connector_for
+from trading.connectors import PlatformSwitchedOff, connector_for
 from trading.connectors.base import Connector
 from trading.models import Platform
 
@@ -31,6 +31,9 @@ def platform_call(platform: Platform, call: Callable[[Connector], T]) -> T:
     """
     try:
         result = call(connector_for(platform))
+    except PlatformSwitchedOff as off:
+        health_set(platform, Platform.Health.ERROR, off.message)
+        raise
     except PlatformUnavailable as down:
         health_set(platform, Platform.Health.ERROR, down.message)
         raise

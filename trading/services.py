@@ -18,6 +18,7 @@ from django.utils import timezone
 from brokerage.audit import audit_log, snapshot
 from brokerage.errors import ApplicationError
 from brokerage.events import event_publish
+from trading.connectors import PlatformSwitchedOff
 from trading.connectors.base import AccountState, BalanceKind, NewAccount, PlatformUnavailable, TradingGatewayError
 from trading.models import Platform, TradingAccount, TradingPolicy
 from trading.platforms import health_set, platform_call
@@ -68,7 +69,7 @@ def account_open(*, client, is_demo: bool, leverage: int, currency: str, actor) 
         account = _account_create(
             platform, client=client, is_demo=is_demo, leverage=leverage, currency=currency, actor=actor
         )
-    except PlatformUnavailable as down:
+    except (PlatformUnavailable, PlatformSwitchedOff) as down:
         health_set(platform, Platform.Health.ERROR, down.message)  # the transaction took the first record with it
         raise
     # The account exists from here on: a platform that stops answering now costs the demo's play money
