@@ -21,8 +21,16 @@ from trading.platforms import platform_call
 
 logger = logging.getLogger(__name__)
 
-# How far back find_operation looks for an operation id in the deal history.
-OPERATION_LOOKBACK = timedelta(days=7)
+# The deal-history window find_operation searches for an operation id. Recovery decides "not there,
+# refund the wallet" from it, so a window too narrow turns a booked operation into money paid twice:
+# - LOOKBACK: a platform can be unreachable for weeks (outage, broker migration) and the pending
+#   transfer is only settled once it answers again; 30 days covers that. Operation ids are random,
+#   so a wider window cannot match someone else's deal.
+# - LOOKAHEAD: the platform stamps deals in its own clock. A clock that runs ahead of ours, or a
+#   daylight-saving shift our connector has not seen yet, puts a deal booked a second ago hours in
+#   the "future"; one day absorbs any time zone or DST error.
+OPERATION_LOOKBACK = timedelta(days=30)
+OPERATION_LOOKAHEAD = timedelta(days=1)
 MT5_COMMENT_LIMIT = 32
 
 
@@ -71,7 +79,7 @@ class PlatformGateway:
         now = timezone.now()
         deals = platform_call(
             account.platform,
-            lambda connector: connector.deals(now - OPERATION_LOOKBACK, now + timedelta(minutes=5), [login]),
+            lambda connector: connector.deals(now - OPERATION_LOOKBACK, now + OPERATION_LOOKAHEAD, [login]),
         )
         for deal in deals:
             if deal.action == "balance" and deal.comment.startswith(operation_id):

@@ -2,15 +2,20 @@
 
 Each call goes to the platform first, then records what the platform accepted, so our mirror
 never claims something the server does not have.
+
+Opening an account holds two locks until it commits: a per-client advisory lock (so two opens for
+one client, even on the live and the demo platform, cannot both pass max_accounts_per_client) and
+the platform row (so two opens cannot pick the same login). Locks are always taken in that order.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import replace
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BigIntegerField, Max
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -19,13 +24,22 @@ from brokerage.audit import audit_log, snapshot
 from brokerage.errors import ApplicationError
 from brokerage.events import event_publish
 from trading.connectors import PlatformSwitchedOff
-from trading.connectors.base import AccountState, BalanceKind, NewAccount, PlatformUnavailable, TradingGatewayError
+from trading.connectors.base import (
+    AccountState,
+    BalanceKind,
+    LoginTaken,
+    NewAccount,
+    PlatformUnavailable,
+    TradingGatewayError,
+)
 from trading.models import Platform, TradingAccount, TradingPolicy
 from trading.platforms import health_set, platform_call
 
 logger = logging.getLogger(__name__)
 
 ACCOUNT_FIELDS = ["leverage", "group", "status"]
+# Logins tried per open when the platform already has the one we picked (see _platform_account_open).
+LOGIN_ATTEMPTS = 20
 
 
 def _platform_for(is_demo: bool) -> Platform:
@@ -56,22 +70,52 @@ def _policy_check(policy: TradingPolicy, client, *, leverage: int, currency: str
             f"Accounts in {currency} are not offered; choose {', '.join(policy.account_currencies)}.",
             fields={"currency": ["Not offered."]},
         )
+
+
+def _client_lock(client) -> None:
+    """Serialise account opens of one client until the transaction ends (see the module docstring).
+
+    An advisory lock rather than the crm.Client row: editing the client is not held up by a slow
+    platform. Keyed by schema too, as client ids repeat across tenants."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s), %s)",
+            [f"trading.account_open:{connection.schema_name}", client.pk],
+        )
+
+
+def _account_limit_check(policy: TradingPolicy, client) -> None:
+    """Under the client lock: accounts committed by a concurrent open are counted."""
     if client.trading_accounts.count() >= policy.max_accounts_per_client:
         raise ApplicationError(f"A client may hold at most {policy.max_accounts_per_client} trading accounts.")
 
 
 def account_open(*, client, is_demo: bool, leverage: int, currency: str, actor) -> TradingAccount:
-    """Open a live or demo account for a client on the tenant's platform; demo accounts get play money."""
+    """Open a live or demo account for a client on the tenant's platform; demo accounts get play money.
+
+    The returned instance carries `initial_password`: the trader's main password where the platform
+    has one (MT5), else "". It exists only on this object, to be shown to the trader once; it is not
+    stored, logged, audited or published anywhere.
+    """
     policy = TradingPolicy.current()
     _policy_check(policy, client, leverage=leverage, currency=currency)
     platform = _platform_for(is_demo)
+    password = secrets.token_urlsafe(12) + "A1!" if platform.kind == Platform.Kind.MT5 else ""
     try:
         account = _account_create(
-            platform, client=client, is_demo=is_demo, leverage=leverage, currency=currency, actor=actor
+            platform,
+            policy,
+            client=client,
+            is_demo=is_demo,
+            leverage=leverage,
+            currency=currency,
+            password=password,
+            actor=actor,
         )
     except (PlatformUnavailable, PlatformSwitchedOff) as down:
         health_set(platform, Platform.Health.ERROR, down.message)  # the transaction took the first record with it
         raise
+    account.initial_password = password
     # The account exists from here on: a platform that stops answering now costs the demo's play money
     # or fresh figures (the state refresh beat brings those), never the account itself.
     try:
@@ -93,27 +137,39 @@ def account_open(*, client, is_demo: bool, leverage: int, currency: str, actor) 
 
 
 def _account_create(
-    platform: Platform, *, client, is_demo: bool, leverage: int, currency: str, actor
+    platform: Platform,
+    policy: TradingPolicy,
+    *,
+    client,
+    is_demo: bool,
+    leverage: int,
+    currency: str,
+    password: str,
+    actor,
 ) -> TradingAccount:
-    # The platform row lock makes login allocation safe; the platform call sits inside it so that a
-    # refused or failed open leaves no row behind.
+    # The locks make the limit and login allocation safe; the platform call sits inside them so that
+    # a refused or failed open leaves no row behind.
     with transaction.atomic():
+        _client_lock(client)
         platform = Platform.objects.select_for_update().get(pk=platform.pk)
-        new = NewAccount(
-            login=_next_login(platform),
-            name=str(client),
-            group=platform.default_group,
-            leverage=leverage,
-            currency=currency,
-            password=secrets.token_urlsafe(12) + "A1!",
+        _account_limit_check(policy, client)
+        login = _platform_account_open(
+            platform,
+            NewAccount(
+                login=_next_login(platform),
+                name=str(client),
+                group=platform.default_group,
+                leverage=leverage,
+                currency=currency,
+                password=password,
+            ),
         )
-        login = platform_call(platform, lambda connector: connector.account_open(new))
         account = TradingAccount.objects.create(
             login=login,
             platform=platform,
             client=client,
             is_demo=is_demo,
-            group=new.group,
+            group=platform.default_group,
             leverage=leverage,
             currency=currency,
             created_by=actor,
@@ -124,6 +180,31 @@ def _account_create(
             {"account_id": account.pk, "client_id": client.pk, "login": login, "is_demo": is_demo},
         )
     return account
+
+
+def _platform_account_open(platform: Platform, new: NewAccount) -> str:
+    """Open `new` on the platform; when its login is already there, try the following ones.
+
+    Our logins come from our mirror, which cannot see an account the platform made but whose answer
+    we lost, or one another manager made in our range; without moving on, every later open would
+    pick that login again and fail for ever. Skipped logins are left alone (and logged): they are
+    someone's account, or ours to reconcile."""
+    first = new.login
+    for attempt in range(LOGIN_ATTEMPTS):
+        if attempt:
+            new = replace(new, login=str(int(new.login) + 1))
+        try:
+            return platform_call(platform, lambda connector, new=new: connector.account_open(new))
+        except LoginTaken:
+            logger.warning("platform %s already has login %s; trying the next one", platform.code, new.login)
+            if not new.login.isdigit():
+                break
+    raise ApplicationError(
+        f"Cannot open an account on {platform.name}: logins {first} to {new.login} are all already taken "
+        "on the platform, though not by accounts known here. Check the platform's login range and the "
+        "accounts it holds.",
+        code="trading_logins_taken",
+    )
 
 
 def _account_change(account: TradingAccount, *, actor, action: str, **changes) -> TradingAccount:

@@ -12,6 +12,10 @@ Switches a test flips to simulate trouble:
   without answering; "drop_request" closes it without booking anything. One-shot.
 - `impostor`: answers the handshake without knowing the manager password (a lying server).
 - `garbage`: answers 200 with a body that is not JSON.
+- `user_add_fault`: "drop_answer" creates the next user and closes the connection without
+  answering (the open "failed", yet MT5 has the login). One-shot.
+- `server_utc_offset` may be changed at any time (`clock_shift`), as a daylight-saving change
+  does to a live server: every later time it sends or reads uses the new offset.
 - `force[path] = "<code> <text>"`: that path answers with this retcode (until removed).
 - `expire_sessions()`: forgets every session, as a server restart or idle expiry would.
 """
@@ -67,6 +71,7 @@ class FakeMt5:
         self.balance_fault: str | None = None
         self.impostor = False
         self.garbage = False
+        self.user_add_fault: str | None = None
         self.force: dict[str, str] = {}
         self._sessions: dict[str, dict] = {}
         self._lock = threading.RLock()
@@ -85,6 +90,11 @@ class FakeMt5:
     def expire_sessions(self) -> None:
         with self._lock:
             self._sessions.clear()
+
+    def clock_shift(self, seconds: int) -> None:
+        """Move the trade server's clock (a daylight-saving change) while sessions stay open."""
+        with self._lock:
+            self.server_utc_offset += seconds
 
     def paths(self) -> list[str]:
         return [path for _, path, _, _ in self.calls]
@@ -330,11 +340,15 @@ class FakeMt5:
             return 200, {"retcode": "3 Invalid parameters"}, {}
         if not body.get("MainPassword") or not body.get("InvestPassword"):
             return 200, {"retcode": "3 Invalid parameters"}, {}
-        if login in self.users:
+        if login in self.users:  # MT_RET_USR_LOGIN_EXIST
             return 200, {"retcode": "3004 Account already exists"}, {}
         user = self.user_add(login, group=body["Group"], leverage=int(body.get("Leverage") or 100))
         user["Name"] = body.get("Name", "")
         user["Rights"] = int(body.get("Rights") or 0x163)
+        user["MainPassword"] = body["MainPassword"]
+        fault, self.user_add_fault = self.user_add_fault, None
+        if fault == "drop_answer":
+            return 200, None, {}
         return 200, {"retcode": "0 Done", "answer": self._user_json(user)}, {}
 
     def _balance(self, query: dict):

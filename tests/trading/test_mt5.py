@@ -17,6 +17,7 @@ from trading.connectors import mt5
 from trading.connectors.base import (
     BalanceKind,
     InvalidLogin,
+    LoginTaken,
     NewAccount,
     NotEnoughMargin,
     PlatformUnavailable,
@@ -159,6 +160,17 @@ def test_an_unknown_group_or_a_taken_login_is_a_refusal(fake, connector):
     fake.user_add("700001")
     with pytest.raises(TradingGatewayError, match="3004 Account already exists"):
         connector.account_open(new_account())
+
+
+def test_a_login_mt5_already_has_is_reported_as_taken(fake, connector):
+    # MT_RET_USR_LOGIN_EXIST (3004): the caller may try another login; any other refusal is final.
+    fake.user_add("700001")
+    with pytest.raises(LoginTaken, match="700001"):
+        connector.account_open(new_account())
+    fake.force["/api/user/add"] = "3006 Invalid account password"
+    with pytest.raises(TradingGatewayError) as weak_password:
+        connector.account_open(new_account("700002"))
+    assert not isinstance(weak_password.value, LoginTaken)
 
 
 def test_leverage_group_and_rights_are_changed_on_the_server(fake, connector):
@@ -362,6 +374,61 @@ def test_positions_are_mapped_and_paged(fake, connector):
     assert (gold.login, gold.symbol, gold.side, gold.volume) == ("700001", "XAUUSD", "sell", Decimal("0.10"))
     assert (gold.open_price, gold.current_price) == (Decimal("2345.60"), Decimal("2340.10"))
     assert (gold.profit, gold.swap, gold.opened_at) == (Decimal("55.00"), Decimal("-3.85"), opened)
+
+
+def time_reads(fake: FakeMt5) -> int:
+    return fake.paths().count("/api/time/server")
+
+
+def test_a_clock_change_on_the_server_is_picked_up_by_the_next_deal_read(fake, connector):
+    # Summer time ends at the broker (UTC+3 -> UTC+2) while our session stays open.
+    now = datetime.now(UTC)
+    assert connector.deals(now - timedelta(minutes=5), now + timedelta(minutes=5), ["700001"]) == []
+    fake.clock_shift(-HOUR)
+    row = fake.deal_add("700001", profit="5")
+    later = datetime.now(UTC)
+    [deal] = connector.deals(later - timedelta(minutes=5), later + timedelta(minutes=5), ["700001"])
+    assert deal.ticket == row["Deal"]
+    assert abs(deal.time - later) < timedelta(seconds=5)  # UTC again, not an hour off
+    window = [query for _, path, query, _ in fake.calls if path == "/api/deal/get_total"][-1]
+    assert int(window["from"]) == int((later - timedelta(minutes=5)).timestamp()) + 2 * HOUR - 1
+
+
+def test_every_deal_read_asks_the_server_its_time_first(fake, connector):
+    now = datetime.now(UTC)
+    connector.deals(now - timedelta(minutes=5), now, ["700001"])
+    before = time_reads(fake)
+    connector.deals(now - timedelta(minutes=5), now, ["700001"])
+    assert time_reads(fake) == before + 1
+    assert fake.paths()[-2:] == ["/api/time/server", "/api/deal/get_total"]
+
+
+def test_a_cached_offset_is_read_again_once_it_is_ten_minutes_old(fake, connector):
+    fake.position_add("700001", opened=datetime(2024, 4, 2, 8, 0, tzinfo=UTC))
+    [first] = connector.positions(["700001"])
+    reads = time_reads(fake)
+    connector.positions(["700001"])
+    assert time_reads(fake) == reads  # fresh enough: no extra request
+
+    fake.clock_shift(HOUR)  # summer time starts: UTC+4 from now on
+    opened = datetime(2024, 4, 2, 9, 0, tzinfo=UTC)
+    fake.position_add("700001", opened=opened)
+    [session] = mt5._SESSIONS.values()
+    session.offset_read_at -= mt5.OFFSET_MAX_AGE + 1
+    positions = connector.positions(["700001"])
+    assert time_reads(fake) == reads + 1
+    assert positions[-1].opened_at == opened
+    assert first.opened_at == datetime(2024, 4, 2, 8, 0, tzinfo=UTC)
+
+
+def test_a_server_that_stops_telling_its_time_keeps_the_last_known_offset(fake, connector):
+    now = datetime.now(UTC)
+    connector.deals(now - timedelta(minutes=5), now, ["700001"])
+    fake.force["/api/time/server"] = "12002 Command doesn't supported"
+    row = fake.deal_add("700001", profit="5")
+    later = datetime.now(UTC)
+    [deal] = connector.deals(later - timedelta(minutes=5), later + timedelta(minutes=5), ["700001"])
+    assert deal.ticket == row["Deal"] and abs(deal.time - later) < timedelta(seconds=5)
 
 
 # Errors -----------------------------------------------------------------------------------------

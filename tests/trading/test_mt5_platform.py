@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from brokerage.errors import ApplicationError
 from payments.models import TradingTransfer
 from payments.wallets.trading import (
     trading_transfer_recover,
@@ -226,3 +227,103 @@ def test_leverage_change_and_disable_reach_the_mt5_server(fake, account, alice):
     services.account_status_set(account, enabled=False, actor=alice)
     user = fake.users[account.login]
     assert user["Leverage"] == 30 and not user["Rights"] & mt5.RIGHT_ENABLED
+
+
+def test_a_transfer_whose_answer_was_lost_across_a_clock_change_is_completed_not_reversed(
+    fake, account, carl, django_capture_on_commit_callbacks
+):
+    wallet = wallet_fund(carl.client, "500")
+    fake.clock_shift(3600)  # summer time starts at the broker: UTC+2 -> UTC+3, our session stays open
+    fake.balance_fault = "drop_answer"
+    with django_capture_on_commit_callbacks(execute=True):
+        transfer = transfer_to_trading(
+            client=carl.client, currency="USD", login=account.login, amount=Decimal("200"), actor=carl
+        )
+    transfer.refresh_from_db()
+    assert transfer.status == Status.PENDING
+    assert fake.users[account.login]["Balance"] == Decimal("200")  # booked, stamped in the new server time
+
+    assert trading_transfers_recover(older_than=timedelta(0)) == 1
+    transfer.refresh_from_db()
+    [booked] = balance_deals(fake, account.login)
+    assert transfer.status == Status.COMPLETED and transfer.platform_reference == str(booked["Deal"])
+    wallet.refresh_from_db()
+    assert wallet.balance == Decimal("300")  # not refunded: the money is on the server once
+
+
+def test_recovery_finds_an_operation_booked_weeks_ago(fake, account):
+    from trading.gateway import OPERATION_LOOKBACK, PlatformGateway
+
+    assert timedelta(days=30) <= OPERATION_LOOKBACK
+    # The platform was down for almost three weeks; the lost answer is only settled now.
+    row = fake.deal_add(
+        account.login, action=2, entry=0, symbol="", lots="0", price="0", profit="75",
+        comment="bo-0a1b2c3d4e5f6a7b transfer", when=datetime.now(UTC) - timedelta(days=20),
+    )  # fmt: skip
+    found = PlatformGateway().find_operation(login=account.login, operation_id="bo-0a1b2c3d4e5f6a7b")
+    assert found == str(row["Deal"])
+    assert PlatformGateway().find_operation(login=account.login, operation_id="bo-ffffffffffffffff") is None
+
+
+def test_a_login_mt5_already_has_is_skipped(fake, mt5_live, carl):
+    fake.user_add("700000")  # opened by another manager, unknown to us
+    account = services.account_open(client=carl.client, is_demo=False, leverage=100, currency="USD", actor=carl)
+    assert account.login == "700001" and fake.users["700001"]["Name"] == str(carl.client)
+    assert fake.users["700000"]["Name"] == "Client 700000"  # the other one is left alone
+
+
+def test_an_open_whose_answer_was_lost_does_not_jam_later_opens(fake, mt5_live, carl):
+    fake.user_add_fault = "drop_answer"
+    with pytest.raises(PlatformUnavailable):
+        services.account_open(client=carl.client, is_demo=False, leverage=100, currency="USD", actor=carl)
+    assert not TradingAccount.objects.exists() and "700000" in fake.users  # MT5 has it, we do not
+
+    first = services.account_open(client=carl.client, is_demo=False, leverage=100, currency="USD", actor=carl)
+    second = services.account_open(client=carl.client, is_demo=False, leverage=100, currency="USD", actor=carl)
+    assert (first.login, second.login) == ("700001", "700002")
+
+
+def test_when_every_login_tried_is_taken_the_open_fails_clearly_and_leaves_nothing(fake, mt5_live, carl):
+    for login in range(700000, 700000 + services.LOGIN_ATTEMPTS):
+        fake.user_add(str(login))
+    with pytest.raises(ApplicationError, match=r"700000.*7000\d\d.*already taken") as refused:
+        services.account_open(client=carl.client, is_demo=False, leverage=100, currency="USD", actor=carl)
+    assert refused.value.code == "trading_logins_taken"
+    assert not TradingAccount.objects.exists()
+    assert fake.paths().count("/api/user/add") == services.LOGIN_ATTEMPTS
+
+
+def _texts_in_database() -> list[str]:
+    """Every text and JSON value of every table in every schema (tenants and public)."""
+    from django.db import connection
+
+    found: list[str] = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT table_schema, table_name, column_name FROM information_schema.columns
+            WHERE table_schema NOT IN ('pg_catalog', 'information_schema')
+              AND data_type IN ('text', 'character varying', 'jsonb', 'json')
+              AND table_name IN (SELECT table_name FROM information_schema.tables
+                                 WHERE table_type = 'BASE TABLE' AND table_schema = columns.table_schema)
+            """
+        )
+        for schema, table, column in cursor.fetchall():
+            cursor.execute(f'SELECT "{column}"::text FROM "{schema}"."{table}" WHERE "{column}" IS NOT NULL')  # noqa: S608 - names from the catalogue
+            found.extend(row[0] for row in cursor.fetchall())
+    return found
+
+
+def test_the_traders_mt5_password_is_handed_back_once_and_kept_nowhere(fake, mt5_live, carl, caplog):
+    from brokerage.models import AuditRecord
+
+    caplog.set_level("DEBUG")
+    account = services.account_open(client=carl.client, is_demo=False, leverage=100, currency="USD", actor=carl)
+    password = account.initial_password
+    assert len(password) >= 12 and password == fake.users[account.login]["MainPassword"]
+    assert AuditRecord.objects.filter(action="trading.account_open").exists()
+    assert not [text for text in _texts_in_database() if password in text]
+    assert password not in caplog.text
+    assert not hasattr(TradingAccount.objects.get(pk=account.pk), "initial_password")
+    other = services.account_open(client=carl.client, is_demo=False, leverage=100, currency="USD", actor=carl)
+    assert other.initial_password != password

@@ -114,3 +114,38 @@ def test_demo_and_unknown_accounts_are_not_offered_to_payments(memory_platform, 
     demo = services.account_open(client=client_row, is_demo=True, leverage=100, currency="USD", actor=carl)
     with pytest.raises(ApplicationError):
         transfer_to_trading(client=client_row, currency="USD", login=demo.login, amount=Decimal("1"), actor=carl)
+
+
+def test_a_simulator_account_has_no_password_to_hand_over(memory_platform, client_row, carl):
+    account = services.account_open(client=client_row, is_demo=True, leverage=100, currency="USD", actor=carl)
+    assert account.initial_password == ""
+
+
+def test_the_account_limit_is_checked_under_the_lock_and_refuses_before_the_platform(
+    memory_platform, client_row, carl, monkeypatch
+):
+    policy = TradingPolicy.current()
+    policy.max_accounts_per_client = 2
+    policy.save()
+    services.account_open(client=client_row, is_demo=False, leverage=100, currency="USD", actor=carl)
+    counted_under_lock = []
+    real_limit_check = services._account_limit_check
+
+    def spy(policy, client):
+        from django.db import connection
+
+        with connection.cursor() as cursor:  # is this transaction holding the client's open lock?
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted"
+            )
+            counted_under_lock.append(cursor.fetchone()[0] > 0)
+        return real_limit_check(policy, client)
+
+    monkeypatch.setattr(services, "_account_limit_check", spy)
+    services.account_open(client=client_row, is_demo=True, leverage=100, currency="USD", actor=carl)
+    memory_platform.calls.clear()
+    with pytest.raises(ApplicationError, match="at most 2 trading accounts"):
+        services.account_open(client=client_row, is_demo=False, leverage=100, currency="USD", actor=carl)
+    assert counted_under_lock == [True, True]
+    assert "account_open" not in memory_platform.calls
+    assert client_row.trading_accounts.count() == 2

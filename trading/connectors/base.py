@@ -4,7 +4,8 @@ everything else (services, sync, payments' gateway) talks only to it.
 Errors: the typed errors of payments.trading_gateway, so a refusal reads the same everywhere:
 InvalidLogin (no such account), NotEnoughMargin (balance operation beyond free margin),
 TradingGatewayError (any other refusal, nothing happened), PlatformUnavailable (no answer:
-it may or may not have happened).
+it may or may not have happened). LoginTaken (a TradingGatewayError) is the one refusal a caller
+can work around: the login asked for already exists on the server, so another one may be tried.
 """
 
 from __future__ import annotations
@@ -22,12 +23,20 @@ __all__ = [
     "Connector",
     "DealData",
     "InvalidLogin",
+    "LoginTaken",
     "NewAccount",
     "NotEnoughMargin",
     "PlatformUnavailable",
     "PositionData",
     "TradingGatewayError",
 ]
+
+
+class LoginTaken(TradingGatewayError):
+    """account_open: the server already has an account with this login (ours from an open whose answer
+    was lost, or one another manager created). Nothing was created; try another login."""
+
+    code = "login_taken"
 
 
 class BalanceKind:

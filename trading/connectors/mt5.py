@@ -16,6 +16,7 @@ from ../shared/PROTOCOLS.md, the sources won and the difference is named here):
 - The server sends most numbers as JSON strings ("Balance": "100.00", "Login": "500001"); every
   field is read through Decimal(str(value)), floats never appear.
 - retcode "<code> <text>": 0 (and 1 "ok, no data") succeed; 13 → InvalidLogin; 10019 → NotEnoughMargin;
+  3004 (MT_RET_USR_LOGIN_EXIST, "Account already exists", from /api/user/add) → LoginTaken;
   codes that say the server itself could not tell or could not serve (7 network, 9 timeout,
   10 no connection, 11 no service, 15 shutdown, 1018 busy, 10012 request timeout, 10031 no
   connection) → PlatformUnavailable, because for a balance operation "refused" would mean
@@ -25,9 +26,15 @@ from ../shared/PROTOCOLS.md, the sources won and the difference is named here):
   too: the server is unusable until someone fixes the configuration, and Platform.health says so.
 - Times: MT5 stamps deals and positions in *trade server time* (seconds since 1970 in the server's
   time zone, e.g. UTC+2/+3), not UTC (PROTOCOLS.md and the brief say "UTC seconds"; MetaQuotes'
-  MTConTime.TimeZone and every terminal-side client say otherwise). After each handshake we read
-  `/api/time/server` ("<unix> <text>") and take its offset from our UTC clock, rounded to 15
-  minutes; deal/position times are shifted back to UTC and `from`/`to` are sent in server time.
+  MTConTime.TimeZone and every terminal-side client say otherwise). We read `/api/time/server`
+  ("<unix> <text>") and take its offset from our UTC clock, rounded to 15 minutes; deal/position
+  times are shifted back to UTC and `from`/`to` are sent in server time. The offset changes with
+  the broker's daylight saving while our session lives on, so it is read at each handshake, again
+  whenever it is older than OFFSET_MAX_AGE, and always at the start of a deal history read (an hour
+  off there hides a booked transfer from recovery, which would then refund it: money twice). A
+  server that stops telling its time keeps the last offset it told. One read serves a whole call,
+  window and records alike. Limit: a deal booked before a clock change is stamped in the old offset
+  and reads an hour off after it (MT5 does not say which offset a stamp used).
   We prefer TimeMsc/TimeCreateMsc (milliseconds) when present.
 - Volume: `Volume` is in 1/10000 lot (the "old 4-digit" format: 1 lot = 10000); newer builds add
   `VolumeExt` in 1/100000000 lot ("new 8-digit": 1 lot = 100000000). We read VolumeExt when it is
@@ -74,6 +81,7 @@ from trading.connectors.base import (
     BalanceKind,
     DealData,
     InvalidLogin,
+    LoginTaken,
     NewAccount,
     NotEnoughMargin,
     PlatformUnavailable,
@@ -99,6 +107,7 @@ RIGHTS_DEFAULT = RIGHT_ENABLED | RIGHT_PASSWORD | RIGHT_TRAILING | RIGHT_EXPERT 
 
 OK_CODES = {0, 1}
 NOT_FOUND = 13
+LOGIN_EXISTS = 3004  # MT_RET_USR_LOGIN_EXIST
 NO_MONEY = 10019
 PERMISSIONS = 8
 # The server could not tell or could not serve: the operation may or may not have happened.
@@ -108,6 +117,8 @@ DEAL_ACTIONS = {0: "buy", 1: "sell", 2: "balance", 3: "credit", 4: "charge", 5: 
 BALANCE_ONLY_ACTIONS = {7, 8, 9, 10, 11, 12, 15, 16, 17, 18, 19}
 CANCELLED_ACTIONS = {13, 14}
 DEAL_ENTRIES = {0: "in", 1: "out", 2: "inout", 3: "out_by"}
+# Seconds after which the server's UTC offset is read again (daylight-saving changes).
+OFFSET_MAX_AGE = 600.0
 LOT_UNITS = Decimal(10000)
 LOT_UNITS_EXT = Decimal(100000000)
 
@@ -122,8 +133,9 @@ class _Session:
     lock: threading.Lock = field(default_factory=threading.Lock)
     authenticated: bool = False
     last_used: float = 0.0
-    # Trade server time minus UTC, in seconds.
+    # Trade server time minus UTC, in seconds, and when (time.monotonic) the server last told it.
     offset: int = 0
+    offset_read_at: float = 0.0
 
 
 _SESSIONS: dict[tuple, _Session] = {}
@@ -183,6 +195,17 @@ def _lots(record: dict) -> Decimal:
     if extended not in (None, ""):
         return _decimal(extended) / LOT_UNITS_EXT
     return _decimal(_field(record, "Volume")) / LOT_UNITS
+
+
+def _offset_from(answer: Any) -> int | None:
+    """Trade server time minus UTC from a /api/time/server answer, rounded to 15 minutes; None if unreadable."""
+    try:
+        stamp = _field(answer, "time", "Time")
+        server_now = int(str(stamp).split(" ", 1)[0])
+    except (ValueError, AttributeError, TypeError):
+        return None
+    quarter = 15 * 60
+    return round((server_now - time.time()) / quarter) * quarter
 
 
 class Mt5Connector:
@@ -275,6 +298,8 @@ class Mt5Connector:
             raise not_found(f"MT5: {retcode}")
         if code == NO_MONEY:
             raise NotEnoughMargin(f"MT5: {retcode}")
+        if code == LOGIN_EXISTS:
+            raise LoginTaken(f"MT5: {retcode}")
         if code in UNAVAILABLE_CODES:
             raise PlatformUnavailable(f"MT5: {retcode}")
         raise TradingGatewayError(f"MT5: {retcode}")
@@ -318,20 +343,17 @@ class Mt5Connector:
                 f"MT5 server {self.host} could not prove it knows the manager password: refusing to use it."
             )
         session.authenticated = True
-        session.offset = self._server_offset(session)
-
-    def _server_offset(self, session: _Session) -> int:
-        """Trade server time minus UTC, rounded to 15 minutes (0 if the server will not say)."""
         try:
             document = self._send(session, "GET", "/api/time/server")
             self._check(document, not_found=TradingGatewayError)
-            stamp = _field(document.get("answer") or {}, "time", "Time")
-            server_now = int(str(stamp).split(" ", 1)[0])
-        except (TradingGatewayError, _SessionGone, ValueError, AttributeError):
-            logger.warning("MT5 server %s did not tell its time; assuming UTC", self.host)
-            return 0
-        quarter = 15 * 60
-        return round((server_now - time.time()) / quarter) * quarter
+            offset = _offset_from(document.get("answer"))
+        except (TradingGatewayError, _SessionGone):
+            offset = None
+        if offset is None:
+            if not session.offset_read_at:
+                logger.warning("MT5 server %s did not tell its time; assuming UTC", self.host)
+            return  # keep what we knew (UTC if nothing): the session itself is fine
+        session.offset, session.offset_read_at = offset, time.monotonic()
 
     def _call(
         self,
@@ -366,19 +388,31 @@ class Mt5Connector:
 
     # Time ----------------------------------------------------------------------------------------
 
-    def _offset(self) -> int:
-        """The server's offset from UTC, authenticating first if this process has no session yet."""
+    def _offset(self, *, fresh: bool = False) -> int:
+        """The server's offset from UTC: read again when older than OFFSET_MAX_AGE, or now if `fresh`."""
         session = self._session()
         with session.lock:
             if not session.authenticated:
-                self._authenticate(session)
-            return session.offset
+                self._authenticate(session)  # reads the clock as part of the handshake
+                return session.offset
+            if not fresh and time.monotonic() - session.offset_read_at < OFFSET_MAX_AGE:
+                return session.offset
+        try:
+            offset = _offset_from(self._call("GET", "/api/time/server", not_found=TradingGatewayError))
+        except TradingGatewayError as refused:  # a refusal: unavailability (no answer) propagates
+            logger.warning("MT5 server %s refused to tell its time (%s)", self.host, refused.message)
+            offset = None
+        with session.lock:
+            if offset is None:
+                logger.warning("MT5 server %s: keeping its last known UTC offset %ss", self.host, session.offset)
+                return session.offset
+            if offset != session.offset:
+                logger.info("MT5 server %s moved its clock: UTC offset %ss -> %ss", self.host, session.offset, offset)
+            session.offset, session.offset_read_at = offset, time.monotonic()
+            return offset
 
-    def _to_server(self, moment: datetime) -> int:
-        return int(moment.timestamp()) + self._offset()
-
-    def _from_server(self, record: dict, seconds_field: str, msc_field: str) -> datetime:
-        offset = self._session().offset
+    @staticmethod
+    def _from_server(record: dict, seconds_field: str, msc_field: str, offset: int) -> datetime:
         milliseconds = _field(record, msc_field)
         if milliseconds not in (None, "", 0, "0"):
             stamp = Decimal(_integer(milliseconds)) / 1000 - offset
@@ -392,6 +426,7 @@ class Mt5Connector:
         self._call("GET", "/api/test/access")
 
     def account_open(self, account: NewAccount) -> str:
+        """Raises LoginTaken when MT5 already has `account.login` (the caller may pick another)."""
         group = self._call("GET", "/api/group/get", {"group": account.group}, not_found=TradingGatewayError) or {}
         group_currency = str(_field(group, "Currency") or "").upper()
         if group_currency and group_currency != account.currency.upper():
@@ -410,7 +445,10 @@ class Mt5Connector:
             # Read-only access is not offered to clients yet; a random one nobody knows.
             "InvestPassword": secrets.token_urlsafe(12) + "b2$",
         }
-        answer = self._call("POST", "/api/user/add", body=record, not_found=TradingGatewayError) or {}
+        try:
+            answer = self._call("POST", "/api/user/add", body=record, not_found=TradingGatewayError) or {}
+        except LoginTaken as taken:
+            raise LoginTaken(f"MT5 already has an account with login {account.login} ({taken.message}).") from None
         login = _field(answer, "Login")
         return str(login) if login not in (None, "", 0, "0") else account.login
 
@@ -522,16 +560,17 @@ class Mt5Connector:
 
     def deals(self, start: datetime, end: datetime, logins: list[str] | None = None) -> list[DealData]:
         found: dict[int, DealData] = {}
+        offset = self._offset(fresh=True)
         # MT5 bounds are whole seconds, `to` inclusive: ask wide, then keep start <= time < end.
-        window = {"from": self._to_server(start) - 1, "to": self._to_server(end) + 1}
+        window = {"from": int(start.timestamp()) + offset - 1, "to": int(end.timestamp()) + offset + 1}
         for login in self._logins(logins):
             for record in self._pages("deal", {"login": login, **window}):
-                deal = self._deal(record, login)
+                deal = self._deal(record, login, offset)
                 if deal is not None and start <= deal.time < end:
                     found[deal.ticket] = deal
         return sorted(found.values(), key=lambda deal: (deal.time, deal.ticket))
 
-    def _deal(self, record: dict, login: str) -> DealData | None:
+    def _deal(self, record: dict, login: str, offset: int) -> DealData | None:
         action_number = _integer(_field(record, "Action"), -1)
         if action_number in CANCELLED_ACTIONS:
             return None
@@ -551,7 +590,7 @@ class Mt5Connector:
         return DealData(
             ticket=ticket,
             login=str(_field(record, "Login") or login),
-            time=self._from_server(record, "Time", "TimeMsc"),
+            time=self._from_server(record, "Time", "TimeMsc", offset),
             symbol=str(_field(record, "Symbol") or ""),
             action=action,
             entry=DEAL_ENTRIES.get(_integer(_field(record, "Entry")), "in"),
@@ -568,6 +607,7 @@ class Mt5Connector:
 
     def positions(self, logins: list[str] | None = None) -> list[PositionData]:
         found: list[PositionData] = []
+        offset = self._offset()
         for login in self._logins(logins):
             for record in self._pages("position", {"login": login}):
                 side = _integer(_field(record, "Action"), -1)
@@ -585,7 +625,7 @@ class Mt5Connector:
                         current_price=_decimal(_field(record, "PriceCurrent")),
                         profit=_decimal(_field(record, "Profit")),
                         swap=_decimal(_field(record, "Storage")),
-                        opened_at=self._from_server(record, "TimeCreate", "TimeCreateMsc"),
+                        opened_at=self._from_server(record, "TimeCreate", "TimeCreateMsc", offset),
                     )
                 )
         return found
