@@ -12,17 +12,23 @@ empties the tenant schemas' data tables around every such test.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
 
 os.environ.setdefault("BROKERAGE_TESTING", "1")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django_tenants.utils import get_public_schema_name, tenant_context
 
 from tests import factories
 
 TENANTS = {"alpha": "alpha.localhost", "beta": "beta.localhost"}
+ROOT = Path(__file__).resolve().parents[1]
 PLATFORM_HOST = "testserver"
 # Tables whose rows come from migrations, not from tests.
 KEEP_TABLES = {"django_migrations", "django_content_type", "auth_permission", "auth_group", "auth_group_permissions"}
@@ -139,3 +145,44 @@ def tenant_client(tenant, user=None):
         with tenant_context(tenant):  # sessions live in the tenant's schema
             client.force_login(user)
     return client
+
+
+# A real Celery worker ------------------------------------------------------------------------------
+
+
+def _database_url() -> str:
+    """The test database, for the worker process; also when the server listens on a Unix socket."""
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or db.get("OPTIONS", {}).get("host") or "127.0.0.1"
+    if host.startswith("/"):
+        return f"postgres://{db['USER']}{password}@/{db['NAME']}?host={host}"
+    return f"postgres://{db['USER']}{password}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker_queue():
+    """A worker on a queue of its own, so a demo worker on the same Redis never takes these tasks."""
+    from brokerage.celery import app
+
+    if not settings.REDIS_URL:
+        pytest.fail("REDIS_URL is not set: this test needs a real Redis (make test provides one)")
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "DATABASE_URL": _database_url(), "BROKERAGE_TESTING": "1"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "brokerage", "worker", "--pool", "solo", "-Q", queue, "-l", "warning"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    previous = (app.conf.task_always_eager, app.conf.task_default_queue)
+    app.conf.task_always_eager, app.conf.task_default_queue = False, queue
+    try:
+        yield queue
+    finally:
+        app.conf.task_always_eager, app.conf.task_default_queue = previous
+        worker.terminate()
+        output = worker.communicate(timeout=20)[0].decode(errors="replace")
+        if worker.returncode not in (0, -15):
+            print(output)

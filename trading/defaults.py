@@ -70,6 +70,9 @@ def symbols_ensure() -> None:
                 "swap_short": D(short),
                 "start_price": D(price),
                 "spread_points": spread,
+                # Index CFDs take no leverage in their formula (MQL5 CFDINDEX): the margin rate sets it,
+                # 5 % = 1:20 as ESMA allows for major indices.
+                "margin_rate": D("0.05") if mode == INDEX else D(1),
             },
         )
         for alias in aliases:

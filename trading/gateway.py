@@ -62,7 +62,9 @@ class PlatformGateway:
             raise InvalidLogin(f"Trading account {login} is not known.")
         if account.currency != currency:
             raise TradingGatewayError(f"Trading account {login} is in {account.currency}, not {currency}.")
-        tagged = f"{operation_id} {comment}"[:MT5_COMMENT_LIMIT]
+        # MT5 keeps 32 characters and our operation id takes 19 of them: say the direction in the rest
+        # (payments' own comment, "Wallet transfer", would be cut to "Wallet trans").
+        tagged = f"{operation_id} {'from wallet' if amount > 0 else 'to wallet'}"[:MT5_COMMENT_LIMIT]
         ticket = platform_call(
             account.platform,
             lambda connector: connector.balance_operation(
