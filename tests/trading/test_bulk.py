@@ -10,13 +10,15 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from brokerage.errors import ApplicationError
+from payments import ledger
 from payments.models import LedgerTransaction
 from tests.trading.support import deal
 from tests.trading.test_sync_support import account_funded, live, trading_funds
 from trading import services
-from trading.models import Deal, SyncProblem
-from trading.sync.bulk import deals_bulk_load
+from trading.models import Deal, Platform, SyncProblem
+from trading.sync.bulk import backfill_end, deals_bulk_load
 from trading.sync.ingest import deals_ingest
+from trading.sync.pull import OVERLAP, platform_sync
 
 Kind = SyncProblem.Kind
 T0 = datetime(2024, 5, 2, 9, 0, tzinfo=UTC)
@@ -147,3 +149,52 @@ def test_the_command_needs_exactly_one_source(account, alpha):
         call_command("backfill_deals", "--tenant", alpha.slug, "--platform", "sim-live")
     with pytest.raises(CommandError, match="No platform 'nope'"):
         call_command("backfill_deals", "--tenant", alpha.slug, "--platform", "nope", "--from", "2024-01-01")
+
+
+def test_deals_from_where_the_live_sync_begins_are_left_to_it_and_booked_by_it(account, memory_platform, carl):
+    cursor = T0 + timedelta(days=2)
+    Platform.objects.filter(pk=live().pk).update(deals_synced_to=cursor)
+    assert backfill_end(live()) == cursor - OVERLAP
+    old = memory_platform.trade(account.login, deal(time=cursor - timedelta(minutes=3), profit=Decimal("10")))
+    late = [
+        memory_platform.trade(account.login, deal(time=moment, profit=Decimal("20"), commission=Decimal(0)))
+        for moment in (cursor - timedelta(minutes=1), cursor + timedelta(hours=1))
+    ]
+    result = deals_bulk_load(live(), [old, *late])
+    assert (result.inserted, result.clipped, result.duplicates, result.malformed) == (1, 2, 0, 0)
+    assert result.rows == 3
+    assert list(Deal.objects.values_list("ticket", "booking")) == [(old.ticket, Deal.Booking.HISTORY)]
+    # The live sync reads them from its cursor (minus the overlap) and books their money.
+    platform_sync(live(), now=cursor + timedelta(hours=2))
+    bookings = dict(Deal.objects.filter(ticket__in=[d.ticket for d in late]).values_list("ticket", "booking"))
+    assert set(bookings.values()) == {Deal.Booking.BOOKED} and len(bookings) == 2
+    assert trading_funds(carl.client) == Decimal("240")  # 200 in, +20 +20; the history deal is not posted
+    assert ledger.ledger_problems() == []
+
+
+def test_the_command_stops_the_back_fill_where_the_live_sync_begins(account, memory_platform, alpha):
+    Platform.objects.filter(pk=live().pk).update(deals_synced_to=T0 + timedelta(days=2))
+    for hours in (1, 30, 50):
+        memory_platform.trade(account.login, deal(time=T0 + timedelta(hours=hours)))
+    out = io.StringIO()
+    base = ["--tenant", alpha.slug, "--platform", "sim-live"]
+    call_command("backfill_deals", *base, "--from", "2024-05-02", stdout=out)  # no --to: up to the live sync
+    assert "2 deal(s) loaded" in out.getvalue()
+    assert Deal.objects.count() == 2
+    out = io.StringIO()
+    call_command("backfill_deals", *base, "--from", "2024-05-02", "--to", "2024-05-10", stdout=out)
+    assert "--to clipped to 2024-05-04 08:58:00 UTC" in out.getvalue()
+    assert "0 deal(s) loaded, 2 already stored" in out.getvalue() and Deal.objects.count() == 2
+    with pytest.raises(CommandError, match="Nothing to back-fill: the live sync .* from 2024-05-04 08:58:00"):
+        call_command("backfill_deals", *base, "--from", "2024-05-05", stdout=out)
+
+
+def test_the_command_reports_file_rows_left_to_the_live_sync(account, tmp_path, alpha):
+    Platform.objects.filter(pk=live().pk).update(deals_synced_to=datetime(2024, 5, 2, 9, 45, tzinfo=UTC))
+    path = tmp_path / "deals.csv"
+    path.write_text(CSV.format(login=account.login))
+    out = io.StringIO()
+    call_command("backfill_deals", "--tenant", alpha.slug, "--platform", "sim-live", "--file", str(path), stdout=out)
+    assert "1 deal(s) loaded, 0 already stored" in out.getvalue()
+    assert "1 deal(s) left to the live sync" in out.getvalue()
+    assert list(Deal.objects.values_list("ticket", flat=True)) == [81234]

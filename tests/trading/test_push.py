@@ -14,7 +14,7 @@ from payments.adapters.signatures import stripe_signature
 from tests.conftest import TENANTS
 from tests.tenants.web import tenant_web_client
 from tests.trading.test_sync_support import account_funded, trading_funds
-from trading.models import Deal, Platform, Position, SyncProblem
+from trading.models import Deal, Platform, Position, SyncProblem, TradingAccount
 
 SECRET = "push-secret-for-tests"  # noqa: S105 - a test fixture value
 
@@ -154,10 +154,84 @@ def test_a_missing_or_broken_signature_header_is_refused(http, account, header):
     assert push(http, [deal_event(1, account.login)], signature=header).status_code == 401
 
 
-def test_unknown_platform_and_platform_without_secret_are_404(http, platform):
-    assert push(http, [], code="nowhere").status_code == 404
-    answer = push(http, [], code="sim-demo")  # no push secret set on it
-    assert answer.status_code == 404 and answer.json()["error"]["code"] == "push_not_configured"
+def test_unknown_inactive_or_unconfigured_platforms_answer_exactly_like_a_bad_signature(http, platform):
+    """Nobody without the secret can tell which platform codes exist."""
+    bad_signature = push(http, [], secret="wrong")
+    assert bad_signature.status_code == 401
+    inactive = Platform.objects.create(
+        code="old-mt5", name="Old MT5", kind=platform.kind, is_active=False, push_secret=SECRET
+    )
+    for answer in (
+        push(http, [], code="nowhere"),  # unknown
+        push(http, [], code="sim-demo"),  # no push secret set on it
+        push(http, [], code=inactive.code),  # switched off, even with its secret
+        push(http, [], code="nowhere", signature=""),
+    ):
+        assert answer.status_code == 401
+        assert answer.json() == bad_signature.json()
+
+
+def test_a_body_too_large_is_refused_the_same_for_any_platform_code(http, platform, monkeypatch):
+    monkeypatch.setattr("trading.sync.push.MAX_BODY", 100)
+    body = json.dumps({"events": [], "padding": "x" * 200}).encode()
+    for code in ("sim-live", "nowhere"):
+        answer = push(http, None, body=body, code=code)
+        assert answer.status_code == 413 and answer.json()["error"]["code"] == "too_large"
+
+
+def state_event(login: str, **fields) -> dict:
+    return {
+        "type": "account",
+        "login": login,
+        "balance": "246.50",
+        "credit": "0",
+        "equity": "346.50",
+        "margin": "216.95",
+        "margin_free": "129.55",
+        "margin_level": "159.71",
+    } | fields
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("balance", "1e30"), ("margin_level", "1e20"), ("equity", 10**25), ("margin", "-1E+22")]
+)
+def test_an_account_number_too_large_for_its_column_skips_that_event_only(http, account, field, value):
+    answer = push(
+        http,
+        [deal_event(81234, account.login), state_event(account.login, **{field: value})],
+    )
+    assert answer.status_code == 200
+    assert answer.json() == {"deals": {"inserted": 1, "duplicates": 0}, "positions": 0, "accounts": 0, "problems": 1}
+    assert Deal.objects.get().ticket == 81234  # the body's deals are kept
+    problem = SyncProblem.objects.get(kind=SyncProblem.Kind.MALFORMED)
+    assert field in problem.message and "too large" in problem.message
+    account.refresh_from_db()
+    assert account.equity != Decimal("346.50")  # the bad state was not stored
+    # The same body is not re-sent forever: a second push is a plain duplicate.
+    again = push(http, [deal_event(81234, account.login), state_event(account.login, **{field: value})])
+    assert again.status_code == 200 and again.json()["deals"] == {"inserted": 0, "duplicates": 1}
+
+
+def test_a_replayed_older_body_never_puts_an_older_account_state_back(http, account):
+    now = int(time.time())
+    TradingAccount.objects.filter(pk=account.pk).update(state_at=None)  # no state read since it was opened
+    older = json.dumps({"events": [state_event(account.login, equity="300.00")]}).encode()
+    older_signature = stripe_signature(SECRET, older, timestamp=now - 60)
+    assert push(http, None, body=older, signature=older_signature).json()["accounts"] == 1
+    newer = push(http, [state_event(account.login, equity="400.00")], timestamp=now)
+    assert newer.json()["accounts"] == 1
+    account.refresh_from_db()
+    assert account.equity == Decimal("400.00") and int(account.state_at.timestamp()) == now
+
+    replay = push(http, None, body=older, signature=older_signature)  # still inside the 300 s window
+    assert replay.status_code == 200 and replay.json()["accounts"] == 0
+    account.refresh_from_db()
+    assert account.equity == Decimal("400.00") and int(account.state_at.timestamp()) == now
+    # A state signed in the same second as the current one is taken (the later arrival wins).
+    same_second = push(http, [state_event(account.login, equity="410.00")], timestamp=now)
+    assert same_second.json()["accounts"] == 1
+    account.refresh_from_db()
+    assert account.equity == Decimal("410.00")
 
 
 @pytest.mark.parametrize(

@@ -401,6 +401,38 @@ def test_swaps_are_charged_once_per_rollover_and_triple_on_wednesday(account):
     assert sim(account).balance == D("10000") - D("7.00") - D("34.50")
 
 
+def sim_account_trading(platform: Platform, balance: str = "1000") -> str:
+    """An account straight on the simulator (no mirror needed) with a EURUSD buy of 0.90 lots open."""
+    connector = SimulatorConnector(platform)
+    login = connector.account_open(NewAccount(login="", name="Dana", group="g", leverage=100, currency="USD"))
+    connector.balance_operation(login, D(balance), comment="funding")
+    engine.order_market(platform, login, "EURUSD", "buy", D("0.90"))
+    return login
+
+
+def test_stop_outs_and_swaps_run_only_on_active_simulators_and_on_live_ones_only_where_switched_on(market, settings):
+    live, demo = Platform.objects.get(code="sim-live"), Platform.objects.get(code="sim-demo")
+    live_login, demo_login = sim_account_trading(live), sim_account_trading(demo)
+    quote_set("EURUSD", "1.07700", "1.07720")  # both accounts at about 37 %: due for a stop-out
+    after_rollovers = timezone.now() + timedelta(days=4)
+
+    Platform.objects.filter(pk=demo.pk).update(is_active=False)
+    settings.TRADING_LIVE_SIMULATOR = False  # as on production: the live simulator is not the broker's server
+    assert periodic.swaps_rollover(after_rollovers) == 0
+    assert periodic.stop_outs() == []
+    assert periodic.accounts_revalue() == 0
+    assert SimPosition.objects.count() == 2 and not SimPosition.objects.exclude(swap=0).exists()
+
+    Platform.objects.filter(pk=demo.pk).update(is_active=True)  # demo simulators run whatever the switch says
+    assert periodic.swaps_rollover(after_rollovers) == 1
+    assert [deal.account.login for deal in periodic.stop_outs()] == [demo_login]
+    assert list(SimPosition.objects.values_list("account__login", flat=True)) == [live_login]
+
+    settings.TRADING_LIVE_SIMULATOR = True
+    assert [deal.account.login for deal in periodic.stop_outs()] == [live_login]
+    assert not SimPosition.objects.exists()
+
+
 # The traffic generator ------------------------------------------------------------------------------------------
 
 

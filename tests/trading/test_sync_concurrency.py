@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django_tenants.utils import tenant_context
 
 from payments import ledger
 from payments.models import LedgerTransaction
 from tests.trading.support import deal
 from tests.trading.test_sync_support import account_funded, live, trading_funds, trading_results
-from trading.models import Deal
-from trading.sync.ingest import deals_ingest
+from trading.connectors.base import PositionData
+from trading.models import Deal, Position
+from trading.sync.ingest import deals_ingest, positions_store
 
 pytestmark = pytest.mark.django_db(transaction=True)
 THREADS = 4
@@ -88,3 +90,81 @@ def test_the_same_batch_sent_by_many_threads_is_taken_once(memory_platform, carl
     assert trading_funds(carl.client) == Decimal("160")
     assert LedgerTransaction.objects.filter(kind=LedgerTransaction.Kind.TRADING_RESULT).count() == 1
     assert ledger.ledger_problems() == []
+
+
+def open_position(ticket: int, login: str) -> PositionData:
+    return PositionData(
+        ticket=ticket,
+        login=login,
+        symbol="EURUSD",
+        side="buy",
+        volume=Decimal("1"),
+        open_price=Decimal("1.08"),
+        current_price=Decimal("1.09"),
+        profit=Decimal("100"),
+        swap=Decimal("0"),
+        opened_at=datetime(2025, 3, 3, tzinfo=UTC),
+    )
+
+
+def test_a_positions_snapshot_locks_its_rows_in_ticket_order_before_writing_any(memory_platform, alpha):
+    """Waiting for the lowest ticket, a snapshot holds no higher one: a per-login push cannot deadlock with it."""
+    platform = live()
+    positions_store(platform, [open_position(t, "500100") for t in (1, 2, 3, 4)], None)
+    holding, release = threading.Event(), threading.Event()
+    snapshot: dict = {}
+
+    def hold_lowest() -> None:  # another writer (a push) in the middle of its own work on ticket 1
+        with tenant_context(alpha):
+            try:
+                with transaction.atomic():
+                    list(Position.objects.select_for_update().filter(platform=platform, ticket=1))
+                    holding.set()
+                    release.wait(30)
+            finally:
+                connection.close()
+
+    def store() -> None:  # the pull's snapshot: 3 and 4 closed, 1 and 2 still open
+        with tenant_context(alpha):
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    snapshot["pid"] = cursor.fetchone()[0]
+                snapshot["result"] = positions_store(
+                    platform, [open_position(1, "500100"), open_position(2, "500100")], None
+                )
+            except Exception as error:  # noqa: BLE001 - asserted on below
+                snapshot["result"] = error
+            finally:
+                connection.close()
+
+    holder = threading.Thread(target=hold_lowest)
+    holder.start()
+    assert holding.wait(10)
+    writer = threading.Thread(target=store)
+    writer.start()
+    try:
+        deadline = time.monotonic() + 10
+        waiting = False
+        while not waiting and time.monotonic() < deadline:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s", [snapshot.get("pid", 0)]
+                )
+                row = cursor.fetchone()
+            waiting = bool(row and row[0])
+            time.sleep(0.02)
+        assert waiting, "the snapshot never waited for ticket 1"
+        # While it waits, tickets 3 and 4 (which it is about to delete) are still free.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT ticket FROM trading_position WHERE platform_id = %s AND ticket IN (3, 4) FOR UPDATE NOWAIT",
+                [platform.pk],
+            )
+            assert sorted(row[0] for row in cursor.fetchall()) == [3, 4]
+    finally:
+        release.set()
+        holder.join()
+        writer.join()
+    assert snapshot["result"] == 2
+    assert sorted(Position.objects.values_list("ticket", flat=True)) == [1, 2]

@@ -283,3 +283,34 @@ def test_deal_time_is_kept_exactly(account):
     moment = T0 + timedelta(microseconds=123456)
     deals_ingest(live(), [deal(ticket=1, login=account.login, time=moment)])
     assert Deal.objects.get().time == moment
+
+
+def test_pending_money_is_booked_with_the_first_batch_that_makes_it_fit(memory_platform, carl):
+    account = account_funded(carl.client, carl, "100")
+    first = deals_ingest(live(), [deal(ticket=1, login=account.login, profit=Decimal("-150"), commission=Decimal(0))])
+    assert (first.booked, first.pending) == (0, 1)
+    assert SyncProblem.objects.get(kind=Kind.BOOKING, resolved_at__isnull=True).subject == account.login
+    # Still too little: the new loss waits with the old one.
+    second = deals_ingest(live(), [deal(ticket=2, login=account.login, profit=Decimal("40"), commission=Decimal(0))])
+    assert (second.booked, second.pending) == (0, 1)
+    third = deals_ingest(live(), [deal(ticket=3, login=account.login, profit=Decimal("500"), commission=Decimal(0))])
+    assert third.booked == 3
+    assert set(Deal.objects.values_list("booking", flat=True)) == {Booking.BOOKED}
+    # 100 in, -150 + 40 + 500 from trading: the ledger shows what the platform's balance shows.
+    assert trading_funds(carl.client) == Decimal("490")
+    assert trading_results() == Decimal("-390")
+    posting = LedgerTransaction.objects.get(kind=LedgerTransaction.Kind.TRADING_RESULT)
+    assert posting.reference == f"trading:sim-live:{account.login}:1-3"
+    assert posting.metadata["tickets"] == [1, 2, 3]
+    assert not SyncProblem.objects.filter(kind=Kind.BOOKING, resolved_at__isnull=True).exists()
+    assert ledger.ledger_problems() == []
+
+
+def test_pending_deals_of_another_account_are_not_swept_into_this_accounts_posting(memory_platform, carl):
+    other_client = type(carl.client).objects.create(first_name="Dora", last_name="Lee", email="dora@alpha.test")
+    mine, theirs = account_funded(carl.client, carl, "100"), account_funded(other_client, carl, "10")
+    deals_ingest(live(), [deal(ticket=1, login=theirs.login, profit=Decimal("-50"), commission=Decimal(0))])
+    deals_ingest(live(), [deal(ticket=2, login=mine.login, profit=Decimal("500"), commission=Decimal(0))])
+    assert dict(Deal.objects.values_list("ticket", "booking")) == {1: Booking.PENDING, 2: Booking.BOOKED}
+    assert trading_funds(carl.client) == Decimal("600") and trading_funds(other_client) == Decimal("10")
+    assert ledger.ledger_problems() == []

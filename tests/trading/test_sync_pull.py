@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,10 +11,11 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from payments import ledger
-from tests.trading.support import deal
+from payments.wallets.trading import trading_transfer_send, transfer_to_trading
+from tests.trading.support import deal, wallet_fund
 from tests.trading.test_sync_support import account_funded, live, trading_funds
 from trading.connectors.base import PositionData
-from trading.models import Deal, Platform, Position, SyncProblem
+from trading.models import Deal, Platform, Position, SyncProblem, TradingAccount
 from trading.sync import pull, tasks
 from trading.sync.pull import platform_sync
 from trading.sync.state import account_is_stale
@@ -143,3 +145,54 @@ def test_an_account_the_platform_no_longer_knows_is_reported(account, memory_pla
     del memory_platform.accounts[account.login]
     assert tasks.account_states_refresh() == 0
     assert SyncProblem.objects.get(kind=Kind.UNKNOWN_LOGIN).subject == account.login
+
+
+def test_a_pending_loss_is_booked_by_the_next_sync_once_a_transfer_brought_the_funds(memory_platform, carl):
+    account = account_funded(carl.client, carl, "100")
+    now = timezone.now()
+    trade(memory_platform, account.login, now - timedelta(seconds=30), "-150")
+    platform_sync(live(), now=now)
+    loss = Deal.objects.get(action=Deal.Action.BUY)
+    assert loss.booking == Deal.Booking.PENDING
+    assert trading_funds(carl.client) == Decimal("100")
+
+    # The client moves 100 more from the wallet: the platform's deal for it is our own transfer, not new money.
+    wallet_fund(carl.client, "100", reference="top-up")
+    transfer = transfer_to_trading(
+        client=carl.client, currency="USD", login=account.login, amount=Decimal("100"), actor=carl
+    )
+    trading_transfer_send(transfer.pk)
+    platform_sync(live(), now=now + timedelta(seconds=5))
+    loss.refresh_from_db()
+    assert loss.booking == Deal.Booking.BOOKED
+    assert trading_funds(carl.client) == Decimal("50")  # 100 + 100 - 150, as on the platform
+    assert not SyncProblem.objects.filter(kind=Kind.BOOKING, resolved_at__isnull=True).exists()
+    assert ledger.ledger_problems() == []
+    platform_sync(live(), now=now + timedelta(seconds=10))  # nothing left to book, nothing booked twice
+    assert trading_funds(carl.client) == Decimal("50")
+
+
+def test_deals_of_a_login_unknown_when_they_came_are_attached_and_booked_once_the_account_exists(memory_platform, carl):
+    now = timezone.now()
+    trade_deal = deal(ticket=7001, login="500777", time=now - timedelta(seconds=30), profit=Decimal("30"))
+    memory_platform.deal_list.append(replace(trade_deal, commission=Decimal(0)))
+    platform_sync(live(), now=now)
+    orphan = Deal.objects.get(ticket=7001)
+    assert orphan.account is None and orphan.booking == Deal.Booking.PENDING
+    assert SyncProblem.objects.get(kind=Kind.UNKNOWN_LOGIN, resolved_at__isnull=True).subject == "500777"
+
+    # Staff import the account, first without a client: attached, still waiting for a client.
+    account = TradingAccount.objects.create(
+        login="500777", platform=live(), group="g", leverage=100, currency="USD", is_demo=False
+    )
+    platform_sync(live(), now=now + timedelta(seconds=5))
+    orphan.refresh_from_db()
+    assert orphan.account == account and orphan.booking == Deal.Booking.PENDING
+    assert not SyncProblem.objects.filter(kind=Kind.UNKNOWN_LOGIN, resolved_at__isnull=True).exists()
+
+    TradingAccount.objects.filter(pk=account.pk).update(client=carl.client)
+    platform_sync(live(), now=now + timedelta(seconds=10))
+    orphan.refresh_from_db()
+    assert orphan.booking == Deal.Booking.BOOKED
+    assert trading_funds(carl.client) == Decimal("30")
+    assert ledger.ledger_problems() == []

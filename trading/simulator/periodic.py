@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -19,12 +20,21 @@ from trading.simulator.market import Market, account_figures, state_of
 STOP_OUT_LEVEL = Decimal(50)
 
 
+def _running(prefix: str = "account__platform__") -> Q:
+    """Simulator platforms the tick works on: active ones; live ones only where the live simulator is on.
+
+    A platform switched off (or a live simulator where settings.TRADING_LIVE_SIMULATOR is False, as
+    on production) must not stop out, charge or revalue anybody; demo simulators always run.
+    """
+    running = Q(**{f"{prefix}kind": Platform.Kind.SIMULATOR, f"{prefix}is_active": True})
+    if not settings.TRADING_LIVE_SIMULATOR:
+        running &= Q(**{f"{prefix}environment": Platform.Environment.DEMO})
+    return running
+
+
 def _open_positions_by_account(platform: Platform | None) -> dict[int, list[SimPosition]]:
     positions = SimPosition.objects.select_related("account", "account__platform").order_by("pk")
-    if platform is not None:
-        positions = positions.filter(account__platform=platform)
-    else:
-        positions = positions.filter(account__platform__kind=Platform.Kind.SIMULATOR)
+    positions = positions.filter(_running() if platform is None else Q(account__platform=platform))
     grouped: dict[int, list[SimPosition]] = {}
     for position in positions:
         grouped.setdefault(position.account_id, []).append(position)
@@ -98,11 +108,7 @@ def swaps_rollover(now: datetime | None = None, *, market: Market | None = None)
     last = rollover_day(now)
     cutoff = datetime.combine(last + timedelta(days=1), time(0), tzinfo=UTC)
     due = Q(opened_at__lt=cutoff) & (Q(swap_charged_to__isnull=True) | Q(swap_charged_to__lt=last))
-    account_ids = set(
-        SimPosition.objects.filter(due, account__platform__kind=Platform.Kind.SIMULATOR).values_list(
-            "account_id", flat=True
-        )
-    )
+    account_ids = set(SimPosition.objects.filter(due, _running()).values_list("account_id", flat=True))
     if not account_ids:
         return 0
     market = market or Market.load()

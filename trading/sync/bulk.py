@@ -10,7 +10,10 @@ Per chunk of CHUNK rows, in one database transaction:
    logins did not resolve (raised as SyncProblems with their counts).
 
 Back-filled deals get booking = history: they are from before the ledger, their money is in the
-opening balances, never posted again. A chunk commits on its own, so a load stopped halfway is
+opening balances, never posted again. So a back-fill must stop where the live sync starts: deals at or
+after `backfill_end(platform)` (the pull's cursor minus its overlap, or the platform's creation when
+it was never synced) are the live sync's to take and book; rows from then on are not loaded, only
+counted (BulkResult.clipped). A chunk commits on its own, so a load stopped halfway is
 finished by running it again (duplicates are skipped by ticket).
 
 Values are trusted to their type: a value PostgreSQL cannot read (a price "abc") stops that chunk
@@ -37,6 +40,7 @@ from trading.connectors.base import DealData
 from trading.models import Deal, Platform, SyncProblem, TradingAccount
 from trading.sync.ingest import unknown_symbol_message
 from trading.sync.problems import problem_raise
+from trading.sync.pull import OVERLAP
 
 CHUNK = 250_000
 Kind = SyncProblem.Kind
@@ -86,6 +90,7 @@ _UPSERT = """
          WHERE s.ticket > 0 AND s.time IS NOT NULL AND coalesce(s.login, '') <> '' AND length(s.login) <= 40
            AND length(coalesce(s.symbol, '')) <= 40
            AND s.action = ANY(%(actions)s) AND s.entry = ANY(%(entries)s)
+           AND s.time < %(end)s
         ON CONFLICT (platform_id, ticket) DO NOTHING
         RETURNING symbol_name, symbol_id, login, account_id
     )
@@ -97,11 +102,11 @@ _UPSERT = """
     SELECT 'login', login, count(*) FROM inserted WHERE account_id IS NULL GROUP BY login
 """
 _STAGED = """
-    SELECT count(*) AS staged,
-           count(*) FILTER (WHERE ticket > 0 AND time IS NOT NULL AND coalesce(login, '') <> ''
-                              AND length(login) <= 40 AND length(coalesce(symbol, '')) <= 40
-                              AND action = ANY(%(actions)s) AND entry = ANY(%(entries)s)) AS valid
-      FROM trading_deal_staging
+    SELECT count(*), count(*) FILTER (WHERE valid), count(*) FILTER (WHERE valid AND time >= %(end)s)
+      FROM (SELECT time, ticket > 0 AND time IS NOT NULL AND coalesce(login, '') <> '' AND length(login) <= 40
+                         AND length(coalesce(symbol, '')) <= 40
+                         AND action = ANY(%(actions)s) AND entry = ANY(%(entries)s) AS valid
+              FROM trading_deal_staging) checked
 """
 
 
@@ -110,13 +115,25 @@ class BulkResult:
     inserted: int = 0
     duplicates: int = 0
     malformed: int = 0
+    clipped: int = 0  # at or after backfill_end: left to the live sync
     unknown_symbols: Counter = field(default_factory=Counter)
     unknown_logins: Counter = field(default_factory=Counter)
     wrong_platform: Counter = field(default_factory=Counter)
 
     @property
     def rows(self) -> int:
-        return self.inserted + self.duplicates + self.malformed
+        return self.inserted + self.duplicates + self.malformed + self.clipped
+
+
+def backfill_end(platform: Platform) -> datetime:
+    """Where history ends and the live sync's deals begin: its cursor minus the overlap it re-reads.
+
+    The pull asks for deals from `deals_synced_to - OVERLAP` (or the platform's creation, never
+    synced yet) and books them; a back-fill that stored them first, as history, would keep their
+    money out of the ledger for good.
+    """
+    synced_to, created_at = Platform.objects.filter(pk=platform.pk).values_list("deals_synced_to", "created_at").get()
+    return (synced_to or created_at) - OVERLAP
 
 
 def _cell(value) -> object:
@@ -156,6 +173,7 @@ def deals_bulk_load(platform: Platform, rows: Iterable, *, chunk_size: int = CHU
     """Load historical deals (DealData or mappings with COLUMNS as keys); see the module docstring."""
     result = BulkResult()
     params = {
+        "end": backfill_end(platform),
         "platform": platform.pk,
         "booking": Deal.Booking.HISTORY,
         "actions": list(Deal.Action.values),
@@ -172,7 +190,7 @@ def deals_bulk_load(platform: Platform, rows: Iterable, *, chunk_size: int = CHU
                 # nested loops: 6x slower on 50,000 rows.
                 cursor.execute("ANALYZE trading_deal_staging")
                 cursor.execute(_STAGED, params)
-                staged, valid = cursor.fetchone()
+                staged, valid, clipped = cursor.fetchone()
                 cursor.execute(_UPSERT, params)
                 summary = cursor.fetchall()
                 inserted = next(count for kind, _, count in summary if kind == "inserted")
@@ -198,7 +216,8 @@ def deals_bulk_load(platform: Platform, rows: Iterable, *, chunk_size: int = CHU
             ) from error
         result.inserted += inserted
         result.malformed += staged - valid
-        result.duplicates += valid - inserted
+        result.clipped += clipped
+        result.duplicates += valid - clipped - inserted
         result.unknown_symbols.update(symbols)
         result.unknown_logins.update(unknown)
         result.wrong_platform.update(wrong)

@@ -19,8 +19,14 @@
      demo      play money;
      none      no money moved, or a credit deal (credit is the broker's money lent for margin,
                not the client's: it never enters the client's funds);
-     pending   not in the ledger: the posting would overdraw the client's trading funds, or the
+     pending   not in the ledger yet: the posting would overdraw the client's trading funds, or the
                deal has no known client account (see the SyncProblem raised with it).
+   Pending money is not forgotten: an account's pending deals join the posting of its next new
+   deals (all of them, in ticket order, all or nothing), so they are booked with the first batch
+   whose sum fits the client's funds. `pending_deals_book` retries accounts that have pending deals
+   and no new ones (after a wallet transfer brought funds, or a client was given to the account),
+   and `deals_attach` gives deals stored without an account (unknown login) to the account once it
+   exists; the pull calls both on every run.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from psycopg2.extras import execute_values
 
@@ -43,7 +50,7 @@ from payments.ledger import InsufficientFunds, Line
 from payments.models import LedgerAccount, LedgerTransaction
 from trading.connectors.base import DealData, PositionData
 from trading.models import Deal, Platform, Position, Symbol, SymbolAlias, SyncProblem, TradingAccount
-from trading.sync.problems import problems_raise
+from trading.sync.problems import problem_resolve, problems_raise
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +64,14 @@ TRANSFER_PREFIX = "bo-"
 MAX_TICKET = 2**63 - 1
 # Integer digits the columns hold: trading.models AMOUNT (30, 8), PRICE (24, 10), VOLUME (16, 4).
 _MONEY_FIELDS = ("profit", "commission", "swap", "fee")
-_LIMITS = {"volume": Decimal(10) ** 12, "price": Decimal(10) ** 14} | {
-    name: Decimal(10) ** 22 for name in _MONEY_FIELDS
-}
+# Account states (push and pull): balance, credit, equity, margin, margin_free are AMOUNT (30, 8);
+# margin_level is (14, 2).
+_STATE_FIELDS = ("balance", "credit", "equity", "margin", "margin_free")
+_LIMITS = (
+    {"volume": Decimal(10) ** 12, "price": Decimal(10) ** 14, "margin_level": Decimal(10) ** 12}
+    | {name: Decimal(10) ** 22 for name in _MONEY_FIELDS}
+    | {name: Decimal(10) ** 22 for name in _STATE_FIELDS}
+)
 
 
 @dataclass(frozen=True)
@@ -108,7 +120,8 @@ def _moment(value, name: str) -> datetime:
     return value
 
 
-def _decimal(value, name: str) -> Decimal:
+def decimal_check(value, name: str) -> Decimal:
+    """The value if it is a finite Decimal the column `name` can hold (its integer digits), else Malformed."""
     if not isinstance(value, Decimal):
         raise Malformed(f"{name} must be a Decimal, got {type(value).__name__}")
     if not value.is_finite():
@@ -138,12 +151,12 @@ def deal_check(deal) -> DealData:
         symbol=symbol,
         action=action,
         entry=entry,
-        volume=_decimal(getattr(deal, "volume", None), "volume"),
-        price=_decimal(getattr(deal, "price", None), "price"),
-        profit=_decimal(getattr(deal, "profit", None), "profit"),
-        commission=_decimal(getattr(deal, "commission", Decimal(0)), "commission"),
-        swap=_decimal(getattr(deal, "swap", Decimal(0)), "swap"),
-        fee=_decimal(getattr(deal, "fee", Decimal(0)), "fee"),
+        volume=decimal_check(getattr(deal, "volume", None), "volume"),
+        price=decimal_check(getattr(deal, "price", None), "price"),
+        profit=decimal_check(getattr(deal, "profit", None), "profit"),
+        commission=decimal_check(getattr(deal, "commission", Decimal(0)), "commission"),
+        swap=decimal_check(getattr(deal, "swap", Decimal(0)), "swap"),
+        fee=decimal_check(getattr(deal, "fee", Decimal(0)), "fee"),
         comment=comment[:64],
         order=_whole(getattr(deal, "order", None), "order", optional=True),
         position_id=_whole(getattr(deal, "position_id", None), "position_id", optional=True),
@@ -311,7 +324,7 @@ def deals_ingest(platform: Platform, deals: Sequence[DealData]) -> IngestResult:
                     "inserted": len(new),
                     "duplicates": len(checked) - len(new) + repeats,
                     "booked": booked,
-                    "pending": sum(len(tickets) for tickets in pending.values()),
+                    "pending": sum(1 for deal in new if bookings[deal.ticket] == Booking.PENDING),
                     "problems": count,
                     "logins": list(logins),
                 },
@@ -326,69 +339,187 @@ def deals_ingest(platform: Platform, deals: Sequence[DealData]) -> IngestResult:
     )
 
 
+def _legs(account: TradingAccount) -> tuple[LedgerAccount, LedgerAccount]:
+    """The account's two ledger legs: the client's trading funds and the system's trading results."""
+    return (
+        ledger.trading_funds_for(account.client, account.currency),
+        ledger.system_account(LedgerAccount.Kind.TRADING_RESULT, account.currency),
+    )
+
+
+def _ledger_lock(ids: Iterable[int]) -> None:
+    # Ledger accounts locked at once, in id order, before any pending deal row: postings of
+    # concurrent batches and retries (which share the system account) then queue, never deadlock.
+    list(LedgerAccount.objects.select_for_update().filter(pk__in=set(ids)).order_by("pk").values_list("pk"))
+
+
+def _pending_of(platform: Platform, account_ids: Iterable[int]) -> dict[int, list[tuple[int, Decimal]]]:
+    """Per account, its pending deals as (ticket, money) in ticket order, locked.
+
+    Locked FOR UPDATE with `booking = pending` re-checked by PostgreSQL after any wait: a batch that
+    waited for another one which booked them meanwhile no longer sees them, so none is booked twice.
+    """
+    rows = (
+        Deal.objects.select_for_update()
+        .filter(platform=platform, account_id__in=list(account_ids), booking=Booking.PENDING)
+        .order_by("ticket")
+        .values_list("account_id", "ticket", "profit", "commission", "swap", "fee")
+    )
+    found: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
+    for account_id, ticket, *money in rows:
+        found[account_id].append((ticket, sum(money, Decimal(0))))
+    return found
+
+
+def _post(platform: Platform, account: TradingAccount, legs, deals: list[tuple[int, Decimal]]) -> bool:
+    """Post the money of these (ticket, money) deals, in ticket order, as one posting; False if it would overdraw.
+
+    The reference is made of the lowest and highest ticket posted. A deal is booked at most once, so
+    the ticket sets of an account's postings are disjoint; two disjoint sets cannot share both their
+    lowest and their highest member (each would hold both), so the reference never repeats (and
+    transaction_post, which answers a repeated reference with the first posting, never skips money).
+    """
+    total = quantize(sum((money for _, money in deals), Decimal(0)), account.currency)
+    if total == 0:
+        return True  # they net to nothing: the ledger already agrees
+    funds, results = legs
+    tickets = [ticket for ticket, _ in deals]
+    low, high = min(tickets), max(tickets)
+    try:
+        with transaction.atomic():
+            ledger.transaction_post(
+                kind=LedgerTransaction.Kind.TRADING_RESULT,
+                reference=f"trading:{platform.code}:{account.login}:{low}-{high}",
+                lines=[Line(funds, total), Line(results, -total)],
+                description=f"Trading result of account {account.login}: {len(deals)} deal(s)",
+                client=account.client,
+                metadata={"platform": platform.code, "login": account.login, "tickets": tickets},
+            )
+    except InsufficientFunds:
+        return False
+    return True
+
+
 def _book(
     platform: Platform, new: list[DealData], accounts: dict[str, TradingAccount], bookings: dict[int, str]
 ) -> tuple[int, dict[str, list[int]]]:
-    """Post each account's new money; returns deals booked, and per login the tickets that would overdraw."""
+    """Post each account's new money together with its earlier pending deals.
+
+    Returns how many deals were booked (earlier pending ones included) and, per login, the tickets
+    left pending because the posting would overdraw (the earlier pending ones and the new ones).
+    """
     by_login: dict[str, list[DealData]] = defaultdict(list)
     for deal in new:
         if bookings[deal.ticket] == Booking.BOOKED:
             by_login[deal.login].append(deal)
     if not by_login:
         return 0, {}
-    legs = {}
-    for login in by_login:
-        account = accounts[login]
-        legs[login] = (
-            ledger.trading_funds_for(account.client, account.currency),
-            ledger.system_account(LedgerAccount.Kind.TRADING_RESULT, account.currency),
-        )
-    # Every ledger account of the batch locked at once, in id order: postings of concurrent batches
-    # (which share the system account) then queue instead of deadlocking.
-    ids = {leg.pk for pair in legs.values() for leg in pair}
-    list(LedgerAccount.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
-    booked, pending = 0, {}
+    legs = {login: _legs(accounts[login]) for login in by_login}
+    _ledger_lock(leg.pk for pair in legs.values() for leg in pair)
+    earlier = _pending_of(platform, (accounts[login].pk for login in by_login))
+    booked, pending, settled = 0, {}, []
     for login in sorted(by_login):
-        deals, account = by_login[login], accounts[login]
-        funds, results = legs[login]
-        total = quantize(sum((_money(deal) for deal in deals), Decimal(0)), account.currency)
-        if total == 0:
-            booked += len(deals)  # they net to nothing: the ledger already agrees
-            continue
-        # New tickets are new exactly once per platform, so first-last of this batch never repeats.
-        reference = f"trading:{platform.code}:{login}:{deals[0].ticket}-{deals[-1].ticket}"
-        try:
-            with transaction.atomic():
-                ledger.transaction_post(
-                    kind=LedgerTransaction.Kind.TRADING_RESULT,
-                    reference=reference,
-                    lines=[Line(funds, total), Line(results, -total)],
-                    description=f"Trading result of account {login}: {len(deals)} deal(s)",
-                    client=account.client,
-                    metadata={"platform": platform.code, "login": login, "tickets": [d.ticket for d in deals]},
-                )
-        except InsufficientFunds:
-            pending[login] = [deal.ticket for deal in deals]
+        account = accounts[login]
+        old = earlier.get(account.pk, [])
+        deals = sorted(old + [(deal.ticket, _money(deal)) for deal in by_login[login]])
+        if not _post(platform, account, legs[login], deals):
+            pending[login] = [ticket for ticket, _ in deals]
             continue
         booked += len(deals)
+        if old:
+            settled.append(login)
+            Deal.objects.filter(platform=platform, ticket__in=[ticket for ticket, _ in old]).update(
+                booking=Booking.BOOKED
+            )
     if pending:
-        tickets = [ticket for group in pending.values() for ticket in group]
-        Deal.objects.filter(platform=platform, ticket__in=tickets).update(booking=Booking.PENDING)
-        for tickets_of in pending.values():
-            for ticket in tickets_of:
-                bookings[ticket] = Booking.PENDING
+        new_pending = [deal.ticket for login in pending for deal in by_login[login]]
+        Deal.objects.filter(platform=platform, ticket__in=new_pending).update(booking=Booking.PENDING)
+        for ticket in new_pending:
+            bookings[ticket] = Booking.PENDING
+    for login in settled:
+        problem_resolve(platform, Kind.BOOKING, login)
     return booked, pending
+
+
+def _overdraw_message(login: str, tickets: list[int], currency: str) -> str:
+    return (
+        f"Deals {tickets[0]}-{tickets[-1]} of account {login} would take the client's {currency} trading funds "
+        f"below zero; not booked (booking = pending). They are booked with the first deals or transfer that "
+        f"make them fit; check the account's transfers."
+    )
 
 
 def _overdraw_problems(pending: dict[str, list[int]], accounts: dict[str, TradingAccount]):
     for login, tickets in pending.items():
-        account = accounts[login]
-        yield (
-            Kind.BOOKING,
-            login,
-            f"Deals {tickets[0]}-{tickets[-1]} of account {login} would take the client's {account.currency} "
-            f"trading funds below zero; not booked (booking = pending). Check the account's transfers.",
-        )
+        yield (Kind.BOOKING, login, _overdraw_message(login, tickets, accounts[login].currency))
+
+
+def deals_attach(platform: Platform) -> list[str]:
+    """Give deals stored without an account (login unknown when they came) to the account that now has that login.
+
+    Their booking stays what it was (pending for live money), so `pending_deals_book` books them once
+    the account has a client. The open unknown-login / wrong-platform problems of those logins are
+    resolved. Returns the logins whose deals were attached.
+    """
+    logins = TradingAccount.objects.filter(platform=platform).values("login")
+    orphans = Deal.objects.filter(platform=platform, account__isnull=True, login__in=logins)
+    found = sorted(set(orphans.values_list("login", flat=True)))
+    if not found:
+        return []
+    with transaction.atomic():
+        accounts = TradingAccount.objects.filter(platform=platform, login__in=found)
+        for account in accounts.order_by("login"):
+            rows = Deal.objects.filter(platform=platform, account__isnull=True, login=account.login)
+            if account.is_demo:
+                rows.filter(booking=Booking.PENDING).update(account=account, booking=Booking.DEMO)
+            rows.update(account=account)
+            problem_resolve(platform, Kind.UNKNOWN_LOGIN, account.login)
+            problem_resolve(platform, Kind.WRONG_PLATFORM, account.login)
+    return found
+
+
+def pending_deals_book(platform: Platform) -> int:
+    """Book the pending deals of this platform's accounts that now fit (a transfer came, a client was given).
+
+    Each account on its own transaction, all its pending deals in one posting or none. A booked
+    account's booking problem is resolved; one that still does not fit keeps (or gets) an open one.
+    Returns how many deals were booked.
+    """
+    if platform.is_demo:
+        return 0
+    waiting = Deal.objects.filter(platform=platform, booking=Booking.PENDING, account__isnull=False)
+    account_ids = sorted(set(waiting.values_list("account_id", flat=True)))
+    booked = 0
+    for account in TradingAccount.objects.filter(pk__in=account_ids).select_related("client").order_by("pk"):
+        if account.client_id is None:
+            continue  # its open problem says it needs a client
+        if account.is_demo:
+            Deal.objects.filter(platform=platform, account=account, booking=Booking.PENDING).update(
+                booking=Booking.DEMO
+            )
+            continue
+        with transaction.atomic():
+            legs = _legs(account)
+            _ledger_lock(leg.pk for leg in legs)
+            deals = _pending_of(platform, [account.pk]).get(account.pk, [])
+            if not deals:
+                continue  # a concurrent batch booked them
+            tickets = [ticket for ticket, _ in deals]
+            if not _post(platform, account, legs, deals):
+                message = _overdraw_message(account.login, tickets, account.currency)
+                open_problem = SyncProblem.objects.filter(
+                    platform=platform, kind=Kind.BOOKING, subject=account.login, resolved_at__isnull=True
+                )
+                # Kept current but not counted up: the retry runs every few seconds.
+                if not open_problem.update(message=message[:500]):
+                    problems_raise(platform, [(Kind.BOOKING, account.login, message)])
+                continue
+            Deal.objects.filter(platform=platform, ticket__in=tickets).update(booking=Booking.BOOKED)
+            problem_resolve(platform, Kind.BOOKING, account.login)
+            booked += len(tickets)
+    if booked:
+        logger.info("booked %s pending deal(s) of %s", booked, platform.code)
+    return booked
 
 
 # Positions ---------------------------------------------------------------------------------------------
@@ -404,11 +535,11 @@ def position_check(position) -> PositionData:
         login=_text(getattr(position, "login", None), "login", 40, required=True),
         symbol=_text(getattr(position, "symbol", None), "symbol", 40, required=True),
         side=side,
-        volume=_decimal(getattr(position, "volume", None), "volume"),
-        open_price=_decimal(getattr(position, "open_price", None), "price"),
-        current_price=_decimal(getattr(position, "current_price", None), "price"),
-        profit=_decimal(getattr(position, "profit", None), "profit"),
-        swap=_decimal(getattr(position, "swap", None), "swap"),
+        volume=decimal_check(getattr(position, "volume", None), "volume"),
+        open_price=decimal_check(getattr(position, "open_price", None), "price"),
+        current_price=decimal_check(getattr(position, "current_price", None), "price"),
+        profit=decimal_check(getattr(position, "profit", None), "profit"),
+        swap=decimal_check(getattr(position, "swap", None), "swap"),
         opened_at=opened_at,
     )
 
@@ -451,10 +582,16 @@ def positions_store(platform: Platform, positions: Sequence[PositionData], login
         )
         for name in sorted({p.symbol for p in checked.values() if p.ticket not in known} - symbols.keys()):
             problems.append((Kind.UNKNOWN_SYMBOL, name, unknown_symbol_message(name, platform)))
-        stale = Position.objects.filter(platform=platform).exclude(ticket__in=list(checked))
+        # Every row this call may delete or update is locked first, in ticket order, before any is
+        # written: a whole-platform snapshot and a per-login push then take their common rows in the
+        # same order and queue instead of deadlocking (the upsert below also goes in ticket order).
+        scope = Position.objects.filter(platform=platform)
         if wanted is not None:
-            stale = stale.filter(login__in=wanted)
-        stale.delete()
+            scope = scope.filter(Q(login__in=wanted) | Q(ticket__in=list(checked)))
+        held = scope.select_for_update().order_by("ticket").values_list("pk", "ticket", "login")
+        stale = [pk for pk, ticket, login in held if ticket not in checked and (wanted is None or login in wanted)]
+        if stale:
+            Position.objects.filter(pk__in=stale).delete()
         now = timezone.now()
         rows = [
             (

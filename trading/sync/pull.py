@@ -6,6 +6,10 @@ window's deals: if anything fails the cursor stays and the next run asks again. 
 (pushed, or read by the previous overlap) are skipped by ticket, so the overlap costs nothing but a
 re-read; it covers deals a platform writes a little after their time and a clock skew up to OVERLAP.
 
+Each run then catches the ledger up (database only, so also while the platform is down): deals
+stored without an account get it once their login exists here (`deals_attach`), and accounts with
+pending deals get them booked once they fit (`pending_deals_book`, e.g. after a wallet transfer).
+
 A platform that does not answer gets health "error" and an open SyncProblem(connection); the first
 run that works again resolves it. Two runs never sync one platform at once: a PostgreSQL advisory
 lock per (schema, platform) is taken without waiting, and a run that finds it taken does nothing.
@@ -27,7 +31,7 @@ from payments.trading_gateway import InvalidLogin, PlatformUnavailable, TradingG
 from trading.models import Platform, SyncProblem, TradingAccount
 from trading.platforms import health_set, platform_call, platform_check
 from trading.services import account_state_store
-from trading.sync.ingest import deals_ingest, positions_store
+from trading.sync.ingest import deals_attach, deals_ingest, pending_deals_book, positions_store
 from trading.sync.problems import problem_raise, problem_resolve
 
 logger = logging.getLogger(__name__)
@@ -84,7 +88,10 @@ def platform_sync(platform: Platform, *, now: datetime | None = None) -> SyncRes
     with platform_lock(platform) as held:
         if not held:
             return SyncResult(platform=platform.code, skipped=True)
-        return _sync(platform, now or timezone.now())
+        result = _sync(platform, now or timezone.now())
+        deals_attach(platform)
+        pending_deals_book(platform)
+        return result
 
 
 def _sync(platform: Platform, now: datetime) -> SyncResult:

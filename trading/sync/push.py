@@ -22,29 +22,40 @@ Times are ISO 8601 with a UTC offset ("2025-03-03T12:00:00.123+00:00") or unix s
      "margin": "200.00", "margin_free": "900.00", "margin_level": "550.00" or null}
 
 Idempotent: deals are keyed by ticket, so a re-sent body (or an event the pull already took) adds
-nothing and books nothing twice; positions and account states are replaced by the newest report.
+nothing and books nothing twice; positions are replaced by the newest report. An account state is
+as of the body's signed time `t` (stored as TradingAccount.state_at, never later than our clock): an
+account event signed before the account's current state_at is ignored, so a body replayed inside the
+300 s window never puts an older state back (bodies signed in the same second count as equally new).
+
+Account numbers are checked against their columns (balance, credit, equity, margin, margin_free: less
+than 10^22; margin_level: less than 10^12, or null): an account event with a number out of range is
+skipped and reported (SyncProblem "malformed") and the rest of the body is applied; each state is
+stored in its own savepoint, so nothing one event does can undo the body's deals.
 
 Answers: 200 {"deals": {"inserted", "duplicates"}, "positions": <logins replaced>, "accounts":
 <states stored>, "problems": <events reported as SyncProblems>}; a malformed event does not fail the
-others (it becomes a SyncProblem). 400 bad JSON or shape, 401 bad or stale signature, 404 unknown or
-inactive platform or push not configured, 405 not POST, 413 body too large.
+others (it becomes a SyncProblem). 400 bad JSON or shape, 401 bad or stale signature, and the same 401
+with the same message for an unknown or inactive platform or one without a push secret (so platform
+codes cannot be probed without a valid signature), 405 not POST, 413 body too large (checked before
+anything else).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from payments.adapters.base import SignatureError
-from payments.adapters.signatures import stripe_verify
+from payments.adapters.signatures import stripe_verify, timestamp_check
 from trading.connectors.base import AccountState, DealData, PositionData
 from trading.models import Platform, SyncProblem, TradingAccount
-from trading.services import account_state_store
-from trading.sync.ingest import deals_ingest, positions_store
+from trading.sync.ingest import deals_ingest, decimal_check, positions_store
 from trading.sync.problems import problems_raise
 
 TOLERANCE = 300
@@ -53,6 +64,10 @@ Kind = SyncProblem.Kind
 _DEAL_DECIMALS = ("volume", "price", "profit", "commission", "swap", "fee")
 _POSITION_DECIMALS = ("volume", "open_price", "current_price", "profit", "swap")
 _STATE_DECIMALS = ("balance", "credit", "equity", "margin", "margin_free")
+# One answer for every signature failure and for platforms that take no push: nothing tells them apart.
+_UNSIGNED = "The X-Signature header does not authenticate this body for this platform."
+# Any secret, so that an unknown platform costs the same HMAC as a known one.
+_NO_SECRET = "no-platform-has-this-secret"  # noqa: S105 - not a credential
 
 
 @dataclass(frozen=True)
@@ -126,30 +141,40 @@ def _position(login: str, item) -> PositionData:
 
 
 def _state(event: dict) -> AccountState:
-    values = {name: _decimal(event.get(name, "0" if name == "credit" else None)) for name in _STATE_DECIMALS}
-    for name, value in values.items():
-        if not isinstance(value, Decimal) or not value.is_finite():
+    """The event's state with every number checked against its column; ValueError says what is wrong."""
+    values = {}
+    for name in _STATE_DECIMALS:
+        value = _decimal(event.get(name, "0" if name == "credit" else None))
+        if not isinstance(value, Decimal):
             raise ValueError(f"{name} must be a decimal number")
+        values[name] = decimal_check(value, name)  # Malformed is a ValueError
     level = event.get("margin_level")
-    level = None if level is None else _decimal(level)
-    if level is not None and (not isinstance(level, Decimal) or not level.is_finite()):
-        raise ValueError("margin_level must be a decimal number or null")
+    if level is not None:
+        level = _decimal(level)
+        if not isinstance(level, Decimal):
+            raise ValueError("margin_level must be a decimal number or null")
+        level = decimal_check(level, "margin_level")
     return AccountState(login=str(event.get("login")), margin_level=level, **values)
 
 
 def push_receive(*, platform_code: str, signature: str, body: bytes) -> PushAnswer:
     """Verify, parse and apply one push; see the module docstring for the contract."""
-    platform = Platform.objects.filter(code=platform_code, is_active=True).first()
-    if platform is None:
-        return _error(404, "unknown_platform", f"No active trading platform {platform_code!r} here.")
-    if not platform.push_secret:
-        return _error(404, "push_not_configured", f"Platform {platform_code!r} has no push secret set.")
-    if len(body) > MAX_BODY:
+    if len(body) > MAX_BODY:  # before the platform is looked up: the answer must not depend on it
         return _error(
             413, "too_large", f"The body is larger than {MAX_BODY // (1024 * 1024)} MB; send smaller batches."
         )
+    platform = Platform.objects.filter(code=platform_code, is_active=True).first()
+    secret = platform.push_secret if platform is not None and platform.push_secret else ""
     try:
-        stripe_verify(platform.push_secret, body, signature, tolerance=TOLERANCE)
+        # The signature first (any age), the age only once it matched: a caller without the secret
+        # learns nothing, not even whether the platform exists.
+        signed = stripe_verify(secret or _NO_SECRET, body, signature, tolerance=2**62)
+    except SignatureError:
+        return _error(401, "bad_signature", _UNSIGNED)
+    if not secret:
+        return _error(401, "bad_signature", _UNSIGNED)
+    try:
+        timestamp_check(signed, tolerance=TOLERANCE)
     except SignatureError as error:
         return _error(401, "bad_signature", str(error))
     try:
@@ -158,10 +183,33 @@ def push_receive(*, platform_code: str, signature: str, body: bytes) -> PushAnsw
         return _error(400, "bad_json", "The body is not valid UTF-8 JSON.")
     if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
         return _error(400, "bad_shape", 'The body must be a JSON object with an "events" list.')
-    return _apply(platform, payload["events"])
+    return _apply(platform, payload["events"], signed)
 
 
-def _apply(platform: Platform, events: list) -> PushAnswer:
+def _state_store(account: TradingAccount, state: AccountState, at: datetime) -> bool:
+    """Store the state as of `at` unless the account already has a newer one; in its own savepoint.
+
+    What trading.services.account_state_store writes, with `at` (the body's signed time) as state_at
+    and a guard in the same UPDATE, so concurrent pushes of one account cannot interleave either.
+    """
+    newer = Q(state_at__isnull=True) | Q(state_at__lt=at + timedelta(seconds=1))  # the same second counts
+    with transaction.atomic():
+        return bool(
+            TradingAccount.objects.filter(pk=account.pk)
+            .filter(newer)
+            .update(
+                balance=state.balance,
+                credit=state.credit,
+                equity=state.equity,
+                margin=state.margin,
+                margin_free=state.margin_free,
+                margin_level=state.margin_level,
+                state_at=at,
+            )
+        )
+
+
+def _apply(platform: Platform, events: list, signed: int) -> PushAnswer:
     problems: list[tuple[str, str, str]] = []
     deals, positions, states = [], [], []
     for index, event in enumerate(events):
@@ -174,7 +222,7 @@ def _apply(platform: Platform, events: list) -> PushAnswer:
         elif kind == "account" and isinstance(login, (str, int)):
             try:
                 states.append(_state(event))
-            except ValueError as error:
+            except ValueError as error:  # ingest's Malformed included
                 problems.append((Kind.MALFORMED, f"account {login}", f"Account event skipped: {error}."))
         else:
             problems.append(
@@ -190,6 +238,7 @@ def _apply(platform: Platform, events: list) -> PushAnswer:
         for login, items in positions:
             positions_store(platform, items, [login])
         stored = 0
+        at = min(datetime.fromtimestamp(signed, tz=UTC), timezone.now())
         if states:
             accounts = {
                 a.login: a
@@ -207,8 +256,14 @@ def _apply(platform: Platform, events: list) -> PushAnswer:
                         )
                     )
                     continue
-                account_state_store(account, state)
-                stored += 1
+                try:
+                    applied = _state_store(account, state, at)
+                except DatabaseError as error:  # a value the checks let through: this event only
+                    problems.append(
+                        (Kind.MALFORMED, f"account {state.login}", f"Account event skipped: {str(error)[:200]}.")
+                    )
+                    continue
+                stored += applied
         raised = problems_raise(platform, problems)
     return PushAnswer(
         200,

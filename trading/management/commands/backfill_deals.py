@@ -10,6 +10,11 @@ Example row: 81234,500000,2024-05-02T09:31:07+00:00,EURUSD,sell,out,1.00,1.08512
 
 Deals already stored are skipped (by ticket); back-filled deals get booking = history (not posted to
 the ledger). Running the same back-fill twice adds nothing.
+
+History ends where the live sync begins (trading.sync.bulk.backfill_end: the platform's sync cursor
+minus the pull's overlap): deals from then on are the live sync's, which books their money. --to
+defaults to that moment and a later --to is clipped to it; rows of a file from then on are not loaded
+and are counted as "left to the live sync".
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from brokerage.errors import ApplicationError
 from payments.trading_gateway import PlatformUnavailable, TradingGatewayError
 from trading.models import Platform
 from trading.platforms import platform_call
-from trading.sync.bulk import COLUMNS, BulkResult, deals_bulk_load
+from trading.sync.bulk import COLUMNS, BulkResult, backfill_end, deals_bulk_load
 
 REQUIRED = {"ticket", "login", "time", "action", "entry"}
 
@@ -51,7 +56,11 @@ class Command(BaseCommand):
         parser.add_argument("--platform", required=True, help="Platform code, e.g. sim-live")
         parser.add_argument("--file", help="CSV file of deals (header: " + ",".join(COLUMNS) + ")")
         parser.add_argument("--from", dest="start", help="Pull from the platform from this date (UTC), inclusive")
-        parser.add_argument("--to", dest="end", help="... up to this date (UTC), exclusive; default now")
+        parser.add_argument(
+            "--to",
+            dest="end",
+            help="... up to this date (UTC), exclusive; default (and at most) where the live sync begins",
+        )
 
     def handle(self, *args, tenant: str, platform: str, file=None, start=None, end=None, **options):
         if bool(file) == bool(start):
@@ -82,9 +91,21 @@ class Command(BaseCommand):
 
     def _from_platform(self, platform: Platform, start: str, end: str | None) -> BulkResult:
         begin = _day(start)
-        finish = _day(end) if end else datetime.now(UTC)
-        if finish <= begin:
+        limit = backfill_end(platform)
+        finish = _day(end) if end else limit
+        if end and finish <= begin:
             raise CommandError("--to must be after --from.")
+        if end and finish > limit:
+            self.stdout.write(
+                f"--to clipped to {limit:%Y-%m-%d %H:%M:%S} UTC: deals from then on are the live sync's "
+                f"(it books their money)."
+            )
+            finish = limit
+        if finish <= begin:
+            raise CommandError(
+                f"Nothing to back-fill: the live sync of {platform.name} already takes deals from "
+                f"{limit:%Y-%m-%d %H:%M:%S} UTC on."
+            )
         total = BulkResult()
         day = begin
         while day < finish:
@@ -102,6 +123,7 @@ class Command(BaseCommand):
             total.inserted += part.inserted
             total.duplicates += part.duplicates
             total.malformed += part.malformed
+            total.clipped += part.clipped
             total.unknown_symbols.update(part.unknown_symbols)
             total.unknown_logins.update(part.unknown_logins)
             total.wrong_platform.update(part.wrong_platform)
@@ -112,6 +134,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{result.inserted} deal(s) loaded, {result.duplicates} already stored, {result.malformed} skipped as malformed."
         )
+        if result.clipped:
+            self.stdout.write(f"{result.clipped} deal(s) left to the live sync (at or after where it begins).")
         for label, counter in (
             ("unknown symbols (add aliases in /ops/)", result.unknown_symbols),
             ("unknown logins", result.unknown_logins),
