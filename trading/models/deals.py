@@ -87,6 +87,10 @@ class Deal(models.Model):
             models.Index(fields=["login", "-time"]),
             models.Index(fields=["account", "-time"]),
             models.Index(fields=["-time"]),
+            # The sync retries these every few seconds; without it the retry scans the whole table.
+            models.Index(
+                fields=["platform", "account"], condition=models.Q(booking="pending"), name="deal_pending_booking"
+            ),
         ]
 
     def __str__(self) -> str:
