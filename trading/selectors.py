@@ -92,6 +92,64 @@ def account_is_stale(account: TradingAccount, policy: TradingPolicy | None = Non
     return account.state_at is None or account.state_at < stale_cutoff(policy)
 
 
+@dataclass
+class LeverageProjection:
+    """What an account's margin would be at another leverage, its open positions unchanged."""
+
+    leverage: int
+    open_positions: int
+    margin: Decimal  # in the account currency
+    margin_level: Decimal | None  # equity / margin in %, 2 decimals; None without margin in use
+
+
+def leverage_projection(account: TradingAccount, leverage: int) -> LeverageProjection:
+    """The account's margin and margin level if its leverage became `leverage`.
+
+    Margin of forex and CFD-leverage positions scales by old/new leverage; the other modes do not use
+    leverage. The reported margin is split between the two by each position's margin at today's
+    leverage (trading.fxmath.margin at the current price, converted at today's rate). When a position
+    cannot be priced (unknown symbol, no rate) all margin is treated as leveraged: that errs towards
+    the lower (safer) level when leverage goes down.
+    """
+    from trading.fxmath import LEVERAGED_MODES, RateBook, RateMissing, convert, margin
+
+    positions = list(Position.objects.filter(account=account).select_related("symbol"))
+    factor = Decimal(account.leverage) / Decimal(leverage)
+    leveraged = fixed = ZERO
+    unsplit = False
+    symbols = [position.symbol for position in positions if position.symbol is not None]
+    book = RateBook.load({symbol.margin_currency for symbol in symbols} | {account.currency}) if symbols else None
+    for position in positions:
+        symbol = position.symbol
+        if symbol is None:
+            unsplit = True
+            continue
+        price = position.current_price or position.open_price
+        amount = margin(symbol, position.volume, price, account.leverage)
+        try:
+            amount = convert(
+                amount, symbol.margin_currency, account.currency, book.rate(symbol.margin_currency, account.currency)
+            )
+        except RateMissing:
+            unsplit = True
+            continue
+        if symbol.calc_mode in LEVERAGED_MODES:
+            leveraged += amount
+        else:
+            fixed += amount
+    computed = leveraged + fixed
+    base = account.margin if account.margin > 0 else computed
+    share = Decimal(1) if unsplit or computed <= 0 else leveraged / computed
+    projected = base * (share * factor + (1 - share)) if positions else account.margin
+    level = (account.equity / projected * 100).quantize(Decimal("0.01")) if projected > 0 else None
+    return LeverageProjection(
+        leverage=leverage,
+        open_positions=len(positions),
+        margin=quantize(projected, account.currency),
+        margin_level=level,
+    )
+
+
 # Deals and positions -------------------------------------------------------------------------------
 
 
@@ -149,8 +207,30 @@ def deal_search(
     return deals.order_by("-time", "-id")
 
 
-def position_search(*, login: str = "", symbol: str = "", side: str = "", platform: Platform | None = None):
+def live_q() -> Q:
+    """Deals or positions of live money: a live account, or an unknown login on a live platform."""
+    return Q(account__is_demo=False) | Q(account__isnull=True, platform__environment=Platform.Environment.LIVE)
+
+
+def demo_q() -> Q:
+    """The rest: a demo account, or an unknown login on a demo platform."""
+    return Q(account__is_demo=True) | Q(account__isnull=True, platform__environment=Platform.Environment.DEMO)
+
+
+def position_search(
+    *,
+    login: str = "",
+    symbol: str = "",
+    side: str = "",
+    platform: Platform | None = None,
+    is_demo: bool | None = None,
+):
+    """Open positions matching the filters; `is_demo` False = live money only, True = demo only, None = both."""
     positions = Position.objects.select_related("platform", "account", "symbol")
+    if is_demo is False:
+        positions = positions.filter(live_q())
+    elif is_demo is True:
+        positions = positions.filter(demo_q())
     if login:
         positions = positions.filter(login=login.strip())
     if symbol:
@@ -163,19 +243,21 @@ def position_search(*, login: str = "", symbol: str = "", side: str = "", platfo
 
 
 def floating_by_currency(positions: QuerySet[Position]) -> list[dict]:
-    """Floating P&L (profit + swap as reported) of these positions per account currency.
+    """Floating P&L (profit + swap as reported) of these positions per account currency, live and
+    demo apart (`is_demo`; play money is never added to real money).
 
     Positions of logins we do not know have no account currency: they are summed under "?".
     """
     rows = (
         positions.order_by()
-        .values("account__currency")
+        .values("account__is_demo", "account__currency")
         .annotate(profit=Sum("profit"), swap=Sum("swap"), count=Count("id"))
-        .order_by("account__currency")
+        .order_by("account__is_demo", "account__currency")
     )
     return [
         {
             "currency": row["account__currency"] or "?",
+            "is_demo": bool(row["account__is_demo"]),
             "floating": (row["profit"] or ZERO) + (row["swap"] or ZERO),
             "count": row["count"],
         }
@@ -207,10 +289,13 @@ def platforms_with_problems_count() -> int:
     )
 
 
-def volume_today_lots() -> Decimal:
-    """Lots traded since midnight (local time) over every platform: buy and sell deals (one query)."""
+def volume_today_lots(*, is_demo: bool = False) -> Decimal:
+    """Lots traded since midnight (local time): buy and sell deals of live accounts (demo ones with
+    `is_demo=True`; play money never inflates the live figure). One query."""
     midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    total = Deal.objects.filter(time__gte=midnight, action__in=TRADE_ACTIONS).aggregate(lots=Sum("volume"))["lots"]
+    deals = Deal.objects.filter(time__gte=midnight, action__in=TRADE_ACTIONS)
+    deals = deals.filter(demo_q() if is_demo else live_q())
+    total = deals.aggregate(lots=Sum("volume"))["lots"]
     return (total or ZERO).quantize(Decimal("0.01"))
 
 
@@ -239,11 +324,25 @@ class ClientTradingSummary:
 
     @property
     def deal_count(self) -> int:
-        return sum(row.deal_count for row in self.accounts)
+        """Deals of live accounts only (demo: `demo_deal_count`)."""
+        return sum(row.deal_count for row in self.accounts if not row.account.is_demo)
 
     @property
     def volume_lots(self) -> Decimal:
-        return sum((row.volume_lots for row in self.accounts), ZERO)
+        """Lots of live accounts only (demo: `demo_volume_lots`)."""
+        return sum((row.volume_lots for row in self.accounts if not row.account.is_demo), ZERO)
+
+    @property
+    def demo_deal_count(self) -> int:
+        return sum(row.deal_count for row in self.accounts if row.account.is_demo)
+
+    @property
+    def demo_volume_lots(self) -> Decimal:
+        return sum((row.volume_lots for row in self.accounts if row.account.is_demo), ZERO)
+
+    @property
+    def has_demo(self) -> bool:
+        return any(row.account.is_demo for row in self.accounts)
 
     @property
     def totals(self) -> list[dict]:

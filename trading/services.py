@@ -207,7 +207,10 @@ def _platform_account_open(platform: Platform, new: NewAccount) -> str:
     )
 
 
-def _account_change(account: TradingAccount, *, actor, action: str, **changes) -> TradingAccount:
+def _account_change(
+    account: TradingAccount, *, actor, action: str, note: dict | None = None, **changes
+) -> TradingAccount:
+    """Change the account on the platform, then here; `note` goes into the audit record's `after`."""
     before = snapshot(account, ACCOUNT_FIELDS)
     platform_changes = {
         "leverage": changes.get("leverage"),
@@ -219,7 +222,8 @@ def _account_change(account: TradingAccount, *, actor, action: str, **changes) -
         for field, value in changes.items():
             setattr(account, field, value)
         account.save(update_fields=list(changes))
-        audit_log(actor=actor, action=action, obj=account, before=before, after=snapshot(account, ACCOUNT_FIELDS))
+        after = {**snapshot(account, ACCOUNT_FIELDS), **(note or {})}
+        audit_log(actor=actor, action=action, obj=account, before=before, after=after)
         event_publish(action, {"account_id": account.pk, "login": account.login, **changes})
     return account
 
@@ -239,12 +243,14 @@ def account_group_change(account: TradingAccount, *, group: str, actor) -> Tradi
     return _account_change(account, actor=actor, action="trading.group_changed", group=group)
 
 
-def account_status_set(account: TradingAccount, *, enabled: bool, actor) -> TradingAccount:
+def account_status_set(account: TradingAccount, *, enabled: bool, actor, reason: str = "") -> TradingAccount:
+    """Enable or disable; the reason (if any) is kept in the audit record."""
     status = TradingAccount.Status.ACTIVE if enabled else TradingAccount.Status.DISABLED
     if status == account.status:
         return account
     action = "trading.account_enabled" if enabled else "trading.account_disabled"
-    return _account_change(account, actor=actor, action=action, status=status)
+    note = {"reason": reason} if reason else None
+    return _account_change(account, actor=actor, action=action, note=note, status=status)
 
 
 def account_state_store(account: TradingAccount, state: AccountState) -> None:

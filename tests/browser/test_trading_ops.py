@@ -1,8 +1,10 @@
-"""/ops/trading/ in the system Chromium: dealing signs in, finds an account, changes its leverage, searches deals."""
+"""/ops/trading/ in the system Chromium: dealing signs in, finds an account, changes its leverage (confirming a
+risky lowering), disables another with a reason, searches deals; the accounts table fits at 1300 px."""
 
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 from playwright.sync_api import expect
 
@@ -24,6 +26,10 @@ def test_dealing_changes_leverage_and_searches_deals(page, browser, site, alpha,
     with tenant_context(alpha):
         worked_deals(people)
         TradingAccount.objects.filter(login="500001").update(state_at=None)  # shows the stale marker
+        # Gold 0.5 lots takes 1,150 USD at 1:100; 2,000 equity: 1:50 would leave about 86.96 %.
+        TradingAccount.objects.filter(login="500000").update(
+            equity=2000, balance=2000, margin=1150, margin_level="173.91", state_at=timezone.now()
+        )
         SyncProblem.objects.create(
             platform=people.usd.platform,
             kind="unknown_symbol",
@@ -50,14 +56,28 @@ def test_dealing_changes_leverage_and_searches_deals(page, browser, site, alpha,
 
     page.locator("#account-rows").get_by_role("link", name="500000").click()
     expect(page.get_by_role("heading", name="Account 500000")).to_be_visible()
-    page.get_by_label("New leverage (1:…)").fill("200")
+    page.get_by_label("New leverage (1:…)").select_option("50")
     page.get_by_role("button", name="Change leverage").click()
-    expect(page.get_by_text("Leverage of 500000 changed from 1:100 to 1:200.")).to_be_visible()
-    expect(page.locator(".kv")).to_contain_text("1:200")
+    expect(page.locator("#leverage-projection")).to_contain_text("86.96 %")
+    screenshot(page, "trading-ops-account-leverage-confirm")
+    assert memory_platform.accounts["500000"]["leverage"] == 100
+    page.get_by_label("New leverage (1:…)").select_option("50")
+    page.get_by_label("I have seen the projected margin level").check()
+    page.get_by_role("button", name="Change leverage").click()
+    expect(page.get_by_text("Leverage of 500000 changed from 1:100 to 1:50.")).to_be_visible()
+    expect(page.locator(".kv")).to_contain_text("1:50")
     screenshot(page, "trading-ops-account-leverage")
-    assert memory_platform.accounts["500000"]["leverage"] == 200
+    assert memory_platform.accounts["500000"]["leverage"] == 50
+
+    page.get_by_label("Reason for disabling").fill("Chargeback under review")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Disable").click()
+    expect(page.locator("#disable-reason")).to_contain_text("Chargeback under review")
+    screenshot(page, "trading-ops-account-disabled")
     with tenant_context(alpha):
         assert AuditRecord.objects.filter(action="trading.leverage_changed", actor_email=dora.user.email).exists()
+        disabled = AuditRecord.objects.get(action="trading.account_disabled")
+        assert disabled.after["reason"] == "Chargeback under review"
 
     tabs.get_by_role("link", name="Deals").click()
     with page.expect_response(lambda r: "symbol=EURUSD" in r.url):
@@ -80,6 +100,20 @@ def test_dealing_changes_leverage_and_searches_deals(page, browser, site, alpha,
     tabs.get_by_role("link", name="Symbols & policy").click()
     expect(page.locator("#symbol-EURUSD")).to_contain_text("EURUSD.pro")
     screenshot(page, "trading-ops-symbols")
+
+    laptop = browser.new_context(viewport={"width": 1300, "height": 900}, storage_state=page.context.storage_state())
+    try:
+        wide = laptop.new_page()
+        wide.goto(site.tenant("alpha", "/ops/trading/accounts/"))
+        status = wide.locator("#account-rows thead th", has_text="Status")
+        expect(status).to_be_visible()
+        box, wrap = status.bounding_box(), wide.locator("#account-rows .table-wrap").bounding_box()
+        assert box["x"] + box["width"] <= wrap["x"] + wrap["width"] + 1  # inside the card, not cut off
+        scroll = wide.locator("#account-rows .table-wrap").evaluate("el => el.scrollWidth - el.clientWidth")
+        assert scroll <= 1  # fits without scrolling
+        screenshot(wide, "trading-ops-accounts-1300")
+    finally:
+        laptop.close()
 
     phone = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=page.context.storage_state())
     try:

@@ -159,10 +159,13 @@ def view_pages(people) -> list[str]:
 
 
 MANAGE_PAGES = [
-    "/ops/trading/platforms/new/",
-    "/ops/trading/platforms/sim-live/",
     "/ops/trading/symbols/EURUSD/",
     "/ops/trading/symbols/policy/",
+]
+# A platform's connection is configuration: trading_manage and settings_manage (dealing lacks the latter).
+PLATFORM_PAGES = [
+    "/ops/trading/platforms/new/",
+    "/ops/trading/platforms/sim-live/",
 ]
 
 
@@ -192,6 +195,16 @@ def test_edit_pages_need_trading_manage(alpha, beta, people, who, expected):
         assert browser.get(url).status_code == expected, url
 
 
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [(None, 302), ("carl", 403), ("fiona", 403), ("bea", 403), ("dan", 403), ("alice", 200)],
+)
+def test_platform_pages_need_settings_manage_too(alpha, beta, people, who, expected):
+    browser = web(alpha, beta, people, who)
+    for url in PLATFORM_PAGES:
+        assert browser.get(url).status_code == expected, url
+
+
 @pytest.mark.parametrize("who", ["bea", "fiona", "carl"])
 def test_people_without_trading_manage_change_nothing(alpha, beta, people, memory_platform, who):
     browser = web(alpha, beta, people, who)
@@ -204,7 +217,7 @@ def test_people_without_trading_manage_change_nothing(alpha, beta, people, memor
     posts = [
         (f"/ops/trading/accounts/{login}/leverage/", {"leverage": "50"}),
         (f"/ops/trading/accounts/{login}/group/", {"group": "vip"}),
-        (f"/ops/trading/accounts/{login}/status/", {"enabled": "0"}),
+        (f"/ops/trading/accounts/{login}/status/", {"enabled": "0", "reason": "test"}),
         (f"/ops/trading/accounts/{login}/refresh/", {}),
         ("/ops/trading/platforms/sim-live/test/", {}),
         ("/ops/trading/platforms/sim-live/sync/", {}),
@@ -357,7 +370,10 @@ def test_an_mt5_platform_is_created_with_a_hidden_password(alpha, beta, people):
     for url in ("/ops/trading/", "/ops/trading/platforms/mt5-live/"):
         page = alice.get(url).content.decode()
         assert "Manager-Secret-123" not in page and platform.push_secret not in page
-    assert "••••-123" in alice.get("/ops/trading/platforms/mt5-live/").content.decode()
+    form = alice.get("/ops/trading/platforms/mt5-live/").content.decode()
+    assert "Stored password: set." in form
+    assert "-123" not in form and "••••" not in form  # not even the last characters
+    assert platform.push_secret[-4:] not in form
 
 
 def test_a_blank_password_keeps_the_stored_one_and_the_code_stays(alpha, beta, people):
@@ -408,11 +424,11 @@ def test_rotating_the_push_secret_shows_it_once(alpha, beta, people):
 
 
 def test_switching_a_platform_off_and_on_is_audited(alpha, beta, people):
-    dan = web(alpha, beta, people, "dan")
-    dan.post("/ops/trading/platforms/sim-demo/active/", {"is_active": "0"})
+    alice = web(alpha, beta, people, "alice")
+    alice.post("/ops/trading/platforms/sim-demo/active/", {"is_active": "0"})
     with tenant_context(alpha):
         assert not Platform.objects.get(code="sim-demo").is_active
-    dan.post("/ops/trading/platforms/sim-demo/active/", {"is_active": "1"})
+    alice.post("/ops/trading/platforms/sim-demo/active/", {"is_active": "1"})
     with tenant_context(alpha):
         assert Platform.objects.get(code="sim-demo").is_active
         actions = list(
@@ -477,6 +493,8 @@ def test_account_page_shows_state_positions_deals_and_transfers(alpha, beta, peo
 
 
 def test_a_leverage_change_reaches_the_platform_and_is_audited(alpha, beta, people, memory_platform):
+    with tenant_context(alpha):  # plenty of equity for the open gold position at 1:50
+        TradingAccount.objects.filter(login="500000").update(equity=D("10000"), margin=D("1150"))
     response = web(alpha, beta, people, "dan").post(
         "/ops/trading/accounts/500000/leverage/", {"leverage": "50"}, follow=True
     )
@@ -489,12 +507,16 @@ def test_a_leverage_change_reaches_the_platform_and_is_audited(alpha, beta, peop
 
 
 def test_a_platform_outage_is_explained_and_changes_nothing(alpha, beta, people, memory_platform):
+    with tenant_context(alpha):
+        TradingAccount.objects.filter(login="500000").update(equity=D("10000"), margin=D("1150"))
     memory_platform.down = True
     dan = web(alpha, beta, people, "dan")
     page = dan.post("/ops/trading/accounts/500000/leverage/", {"leverage": "50"}, follow=True).content.decode()
     assert "Sim Live did not answer" in page or "did not answer (Connection refused (test))" in page
     assert "Nothing was changed here" in page
-    page = dan.post("/ops/trading/accounts/500000/status/", {"enabled": "0"}, follow=True).content.decode()
+    page = dan.post(
+        "/ops/trading/accounts/500000/status/", {"enabled": "0", "reason": "compliance hold"}, follow=True
+    ).content.decode()
     assert "did not answer" in page
     with tenant_context(alpha):
         account = TradingAccount.objects.get(login="500000")
@@ -508,7 +530,7 @@ def test_a_platform_refusal_is_shown(alpha, beta, people, memory_platform):
     assert "Not changed: 13 Not found: 500000" in page.content.decode()
 
 
-@pytest.mark.parametrize("value", ["0", "3001", "abc", ""])
+@pytest.mark.parametrize("value", ["0", "3001", "1000", "abc", ""])
 def test_bad_leverage_is_refused_with_a_message(alpha, beta, people, memory_platform, value):
     response = web(alpha, beta, people, "dan").post("/ops/trading/accounts/500000/leverage/", {"leverage": value})
     assert response.status_code == 400
@@ -518,7 +540,7 @@ def test_bad_leverage_is_refused_with_a_message(alpha, beta, people, memory_plat
 
 def test_disable_enable_group_and_refresh(alpha, beta, people, memory_platform):
     dan = web(alpha, beta, people, "dan")
-    dan.post("/ops/trading/accounts/500000/status/", {"enabled": "0"})
+    dan.post("/ops/trading/accounts/500000/status/", {"enabled": "0", "reason": "client request"})
     assert memory_platform.accounts["500000"]["enabled"] is False
     dan.post("/ops/trading/accounts/500000/group/", {"group": "real\\vip"})
     memory_platform.accounts["500000"]["balance"] = D("777.00")
@@ -618,8 +640,8 @@ def test_csv_export_streams_the_filtered_deals(alpha, beta, people):
     assert (closing["action"], closing["entry"], closing["profit"], closing["swap"]) == (
         "sell",
         "out",
-        "500.00000000",
-        "-2.00000000",
+        "500.00",
+        "-2.00",
     )
 
 

@@ -1,6 +1,9 @@
 """/api/v1/ for trading: platforms, accounts, deals, positions, symbols, a client's trading summary.
 
-Staff only: trading_view reads, trading_manage changes (clients use the portal's own endpoints).
+Staff: trading_view reads, trading_manage changes; a platform's connection is configuration.
+Clients (portal_access), for a trader's app: accounts, deals and positions of their own accounts only,
+and opening an account (POST accounts/ with an Idempotency-Key); staff with trading_manage open one
+for a client by naming it. Every permission is checked before the Idempotency-Key is asked for.
 Platform secrets (manager password, push secret) never appear in any output.
 """
 
@@ -13,22 +16,28 @@ from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from brokerage.permissions import HasCapability
+from brokerage.errors import ApplicationError
+from brokerage.idempotency import HEADER, idempotent
+from brokerage.permissions import HasCapability, IsActiveTenantUser
+from brokerage.roles import perm
 from crm.models import Client
 from trading import selectors, services
 from trading.models import Deal, Platform, Position, Symbol, TradingAccount
 from trading.ops import services as ops_services
-from trading.ops.services import MAX_LEVERAGE, SYMBOL_FIELDS
+from trading.ops.services import MAX_LEVERAGE, REASON_MAX, SYMBOL_FIELDS
 from trading.platforms import platform_check
 
 MANAGE_ACTIONS = {"test_connection", "leverage", "group", "enable", "disable", "update", "partial_update"}
+# Logins and symbol names in API paths: anything but a slash, a dot (DRF's default) or a NUL byte.
+LOOKUP_REGEX = r"[^/.\x00]+"
 
 
 class TradingPermissions:
@@ -37,6 +46,53 @@ class TradingPermissions:
     def get_permissions(self):
         capability = "trading_manage" if self.action in MANAGE_ACTIONS else "trading_view"
         return [HasCapability(capability)()]
+
+
+def is_trading_staff(user) -> bool:
+    return user.has_perm(perm("trading_view"))
+
+
+def own_client(user) -> Client | None:
+    """The caller's client record when they are a portal client, else None."""
+    if not user.has_perm(perm("portal_access")):
+        return None
+    return Client.objects.filter(user=user).first()
+
+
+class StaffOrOwnClient(IsActiveTenantUser):
+    """Reads: staff with trading_view (everything), or a portal client (their own accounts only)."""
+
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        return is_trading_staff(request.user) or own_client(request.user) is not None
+
+
+class CanOpenAccount(IsActiveTenantUser):
+    """Opening an account: staff with trading_manage (for a named client), or a client for themselves."""
+
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        return request.user.has_perm(perm("trading_manage")) or own_client(request.user) is not None
+
+
+class ClientReadable:
+    """Accounts, deals and positions: staff see all; a client only rows of their own accounts."""
+
+    def get_permissions(self):
+        if self.action in MANAGE_ACTIONS:
+            return [HasCapability("trading_manage")()]
+        if self.action == "create":
+            return [CanOpenAccount()]
+        return [StaffOrOwnClient()]
+
+    def restrict(self, rows, client_path: str):
+        user = self.request.user
+        if is_trading_staff(user):
+            return rows
+        client = own_client(user)
+        return rows.filter(**{client_path: client}) if client is not None else rows.none()
 
 
 # Platforms -----------------------------------------------------------------------------------------
@@ -139,36 +195,126 @@ class AccountFilter(django_filters.FilterSet):
         return queryset.filter(selectors.account_search_q(value))
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample("Raise to 1:100", value={"leverage": 100}, request_only=True),
+        OpenApiExample("Lower under open positions", value={"leverage": 30, "confirm": True}, request_only=True),
+    ]
+)
 class LeverageInput(serializers.Serializer):
-    leverage = serializers.IntegerField(min_value=1, max_value=MAX_LEVERAGE)
+    leverage = serializers.IntegerField(
+        min_value=1, max_value=MAX_LEVERAGE, help_text="One of the broker's leverage choices, e.g. 100 for 1:100."
+    )
+    confirm = serializers.BooleanField(
+        default=False,
+        help_text="Required (true) when lowering the leverage would put the projected margin level under 100 %; "
+        "without it the answer is 400 confirmation_required naming the projected level.",
+    )
+
+    def validate_leverage(self, value: int) -> int:
+        try:
+            ops_services.leverage_offered(value)
+        except ApplicationError as error:
+            raise serializers.ValidationError(error.message) from None
+        return value
+
+
+class DisableInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=REASON_MAX, help_text="Why; kept in the audit trail.")
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A client opens a live USD account",
+            value={"is_demo": False, "leverage": 100, "currency": "USD"},
+            request_only=True,
+        ),
+        OpenApiExample(
+            "Staff open a demo account for client 42",
+            value={"client": 42, "is_demo": True, "leverage": 100, "currency": "EUR"},
+            request_only=True,
+        ),
+    ]
+)
+class AccountOpenInput(serializers.Serializer):
+    is_demo = serializers.BooleanField(default=False, help_text="true for a demo account with play money.")
+    leverage = serializers.IntegerField(
+        min_value=1, max_value=MAX_LEVERAGE, help_text="One of the broker's leverage choices, e.g. 100 for 1:100."
+    )
+    currency = serializers.CharField(max_length=8, help_text="One of the broker's account currencies, e.g. USD.")
+    client = serializers.IntegerField(
+        required=False, help_text="Staff only (required for them): the client the account is for."
+    )
 
 
 class GroupInput(serializers.Serializer):
     group = serializers.CharField(max_length=100)
 
 
-class AccountViewSet(TradingPermissions, viewsets.ReadOnlyModelViewSet):
+class AccountViewSet(ClientReadable, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Trading accounts. Staff (trading_view) see all; a client sees only their own."""
+
     serializer_class = AccountOutput
     lookup_field = "login"
+    lookup_value_regex = LOOKUP_REGEX
     filterset_class = AccountFilter
     ordering_fields = ["created_at", "login", "balance", "equity"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the schema needs the model, not the stale cutoff
             return TradingAccount.objects.none()
-        return selectors.account_list()
+        return self.restrict(selectors.account_list(), "client")
 
-    def _done(self, account):
-        return Response(AccountOutput(self.get_queryset().get(pk=account.pk)).data)
+    def _done(self, account, *, status_code: int = status.HTTP_200_OK):
+        return Response(AccountOutput(selectors.account_list().get(pk=account.pk)).data, status=status_code)
+
+    @extend_schema(
+        request=AccountOpenInput,
+        responses={201: AccountOutput},
+        parameters=[OpenApiParameter(HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True)],
+    )
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        """Open a live or demo account on the broker's platform (a client for themselves; staff with
+        trading_manage for the client they name). 503 when the platform does not answer."""
+        data = AccountOpenInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if request.user.has_perm(perm("trading_manage")):
+            if "client" not in values:
+                raise serializers.ValidationError({"client": ["Name the client the account is for."]})
+            client = Client.objects.filter(pk=values["client"]).first()
+            if client is None:
+                raise serializers.ValidationError({"client": ["No such client."]})
+        else:
+            client = own_client(request.user)
+            if values.get("client", client.pk) != client.pk:
+                raise serializers.ValidationError({"client": ["You can open accounts only for yourself."]})
+        account = services.account_open(
+            client=client,
+            is_demo=values["is_demo"],
+            leverage=values["leverage"],
+            currency=values["currency"].upper(),
+            actor=request.user,
+        )
+        return self._done(account, status_code=status.HTTP_201_CREATED)
 
     @extend_schema(request=LeverageInput, responses=AccountOutput)
     @action(detail=True, methods=["post"])
     def leverage(self, request, login=None):
-        """Change the leverage on the platform, then here (audited). 503 when the platform is down."""
+        """Change the leverage on the platform, then here (audited): one of the broker's choices.
+        Lowering it under open positions so that the projected margin level falls below 100 % needs
+        "confirm": true (else 400 confirmation_required). 503 when the platform is down."""
         account = self.get_object()
         data = LeverageInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.account_leverage_change(account, leverage=data.validated_data["leverage"], actor=request.user)
+        ops_services.account_leverage_set(
+            account,
+            leverage=data.validated_data["leverage"],
+            confirm=data.validated_data["confirm"],
+            actor=request.user,
+        )
         return self._done(account)
 
     @extend_schema(request=GroupInput, responses=AccountOutput)
@@ -187,11 +333,16 @@ class AccountViewSet(TradingPermissions, viewsets.ReadOnlyModelViewSet):
         services.account_status_set(account, enabled=True, actor=request.user)
         return self._done(account)
 
-    @extend_schema(request=None, responses=AccountOutput)
+    @extend_schema(request=DisableInput, responses=AccountOutput)
     @action(detail=True, methods=["post"])
     def disable(self, request, login=None):
+        """Disable on the platform, with the reason (kept in the audit trail)."""
         account = self.get_object()
-        services.account_status_set(account, enabled=False, actor=request.user)
+        data = DisableInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        ops_services.account_status_change(
+            account, enabled=False, reason=data.validated_data["reason"], actor=request.user
+        )
         return self._done(account)
 
 
@@ -200,6 +351,13 @@ class AccountViewSet(TradingPermissions, viewsets.ReadOnlyModelViewSet):
 
 class DealOutput(serializers.ModelSerializer):
     platform = serializers.CharField(source="platform.code", read_only=True)
+    currency = serializers.CharField(
+        source="account.currency",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="The account's currency (of profit, commission, swap, fee); null for an unknown login.",
+    )
     symbol = serializers.CharField(source="symbol_name", read_only=True, help_text="The name the platform reported.")
     instrument = serializers.CharField(
         source="symbol.name", read_only=True, allow_null=True, default=None, help_text="The symbol it resolves to."
@@ -222,6 +380,7 @@ class DealOutput(serializers.ModelSerializer):
             "position_id",
             "volume",
             "price",
+            "currency",
             "profit",
             "commission",
             "swap",
@@ -259,19 +418,28 @@ class DealCursor(CursorPagination):
     max_page_size = 1000
 
 
-class DealViewSet(TradingPermissions, viewsets.ReadOnlyModelViewSet):
+class DealViewSet(ClientReadable, viewsets.ReadOnlyModelViewSet):
+    """Deals. Staff (trading_view) see all; a client only those of their own accounts."""
+
     serializer_class = DealOutput
     pagination_class = DealCursor
     filter_backends = [DjangoFilterBackend]
     filterset_class = DealFilter
 
     def get_queryset(self):
-        return Deal.objects.select_related("platform", "symbol")
+        return self.restrict(Deal.objects.select_related("platform", "symbol", "account"), "account__client")
 
 
 class PositionOutput(serializers.ModelSerializer):
     platform = serializers.CharField(source="platform.code", read_only=True)
     symbol = serializers.CharField(source="symbol_name", read_only=True)
+    currency = serializers.CharField(
+        source="account.currency",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="The account's currency (of profit and swap); null for an unknown login.",
+    )
 
     class Meta:
         model = Position
@@ -286,6 +454,7 @@ class PositionOutput(serializers.ModelSerializer):
             "volume",
             "open_price",
             "current_price",
+            "currency",
             "profit",
             "swap",
             "opened_at",
@@ -305,13 +474,16 @@ class PositionFilter(django_filters.FilterSet):
         return queryset.filter(selectors.symbol_match_q(value))
 
 
-class PositionViewSet(TradingPermissions, mixins.ListModelMixin, viewsets.GenericViewSet):
+class PositionViewSet(ClientReadable, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Open positions. Staff (trading_view) see all; a client only those of their own accounts."""
+
     serializer_class = PositionOutput
     filterset_class = PositionFilter
     ordering_fields = ["opened_at", "profit", "volume"]
 
     def get_queryset(self):
-        return Position.objects.select_related("platform").order_by("-opened_at", "-ticket")
+        positions = Position.objects.select_related("platform", "account").order_by("-opened_at", "-ticket")
+        return self.restrict(positions, "account__client")
 
 
 # Symbols -------------------------------------------------------------------------------------------
@@ -334,6 +506,7 @@ class SymbolInput(serializers.ModelSerializer):
 class SymbolViewSet(TradingPermissions, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = SymbolOutput
     lookup_field = "name"
+    lookup_value_regex = LOOKUP_REGEX
     filterset_fields = ["calc_mode", "is_active"]
     ordering_fields = ["name"]
 
@@ -382,8 +555,10 @@ class SummaryTotalOutput(serializers.Serializer):
 class TradingSummaryOutput(serializers.Serializer):
     client_id = serializers.IntegerField(source="client.pk")
     since = serializers.DateTimeField(allow_null=True)
-    deal_count = serializers.IntegerField()
-    volume_lots = serializers.DecimalField(max_digits=24, decimal_places=4)
+    deal_count = serializers.IntegerField(help_text="Deals of live accounts.")
+    volume_lots = serializers.DecimalField(max_digits=24, decimal_places=4, help_text="Lots of live accounts.")
+    demo_deal_count = serializers.IntegerField()
+    demo_volume_lots = serializers.DecimalField(max_digits=24, decimal_places=4)
     totals = SummaryTotalOutput(many=True)
     accounts = AccountSummaryOutput(many=True)
 

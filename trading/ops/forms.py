@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
 
 from brokerage.money import FIAT_CURRENCIES
 from trading.models import Deal, Platform, Position, Symbol, TradingAccount, TradingPolicy
-from trading.ops.services import MAX_LEVERAGE
+from trading.ops.services import ALIAS_RULE, MAX_LEVERAGE, REASON_MAX
 
 
 def _any(label: str, choices) -> list[tuple[str, str]]:
@@ -25,6 +25,26 @@ class PlatformChoiceField(forms.ModelChoiceField):
 
 def day_start(day) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
+
+
+# Dates a deal search accepts: wide enough for any history, narrow enough that "the next day" and the
+# time zone arithmetic never leave what datetime can hold (9999-12-31 overflowed into a 500).
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+class DayField(forms.DateField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date", "min": "1970-01-01", "max": "2999-12-31"}))
+        super().__init__(required=False, **kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        if value is not None and not FIRST_DAY <= value <= LAST_DAY:
+            raise forms.ValidationError(f"Choose a date between {FIRST_DAY:%Y-%m-%d} and {LAST_DAY:%Y-%m-%d}.")
+
+
+KIND_CHOICES = [("live", "Live"), ("demo", "Demo")]
 
 
 # Filters -------------------------------------------------------------------------------------------
@@ -57,10 +77,8 @@ class DealFilterForm(forms.Form):
     symbol = forms.CharField(required=False, max_length=40, label="Symbol")
     action = forms.ChoiceField(required=False, label="Type", choices=_any("Any type", Deal.Action.choices))
     booking = forms.ChoiceField(required=False, label="Booking", choices=_any("Any booking", Deal.Booking.choices))
-    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}), help_text="Inclusive."
-    )
+    date_from = DayField(label="From")
+    date_to = DayField(label="To", help_text="Inclusive.")
     platform = PlatformChoiceField(label="Platform")
 
     def clean(self):
@@ -88,12 +106,18 @@ class PositionFilterForm(forms.Form):
     symbol = forms.CharField(required=False, max_length=40, label="Symbol")
     side = forms.ChoiceField(required=False, label="Side", choices=_any("Buy and sell", Position.Side.choices))
     platform = PlatformChoiceField(label="Platform")
+    kind = forms.ChoiceField(
+        required=False, label="Live / demo", choices=[*KIND_CHOICES, ("all", "Live and demo")], initial="live"
+    )
 
     def filters(self) -> dict:
+        """Live accounts unless the filter says otherwise: floating P&L of play money is not money."""
         data = self.cleaned_data if self.is_bound and self.is_valid() else {}
-        return {
+        values = {
             key: data.get(key) or ("" if key != "platform" else None) for key in ("login", "symbol", "side", "platform")
         }
+        values["is_demo"] = {"": False, "live": False, "demo": True, "all": None}[data.get("kind", "")]
+        return values
 
 
 PERIODS = {"7": 7, "30": 30, "90": 90}
@@ -115,7 +139,25 @@ class PeriodForm(forms.Form):
 
 
 class LeverageForm(forms.Form):
-    leverage = forms.IntegerField(min_value=1, max_value=MAX_LEVERAGE, label="New leverage (1:…)")
+    """A leverage the broker offers (the policy's choices), and the confirmation a risky lowering needs."""
+
+    leverage = forms.TypedChoiceField(coerce=int, label="New leverage (1:…)")
+    confirm = forms.BooleanField(
+        required=False, label="I have seen the projected margin level and still want this leverage"
+    )
+
+    def __init__(self, *args, policy: TradingPolicy, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = sorted(policy.leverage_choices)
+        field = self.fields["leverage"]
+        field.choices = [(value, f"1:{value}") for value in choices]
+        field.error_messages["invalid_choice"] = (
+            f"Not offered by this broker; choose one of {', '.join(f'1:{value}' for value in choices)}."
+        )
+
+
+class DisableForm(forms.Form):
+    reason = forms.CharField(max_length=REASON_MAX, label="Reason for disabling", help_text="Kept in the audit trail.")
 
 
 class GroupForm(forms.Form):
@@ -217,7 +259,7 @@ class SymbolForm(forms.ModelForm):
 
 
 class AliasForm(forms.Form):
-    alias = forms.CharField(max_length=40, label="New alias")
+    alias = forms.CharField(max_length=40, label="New alias", help_text=ALIAS_RULE)
 
 
 class CommaListField(forms.CharField):

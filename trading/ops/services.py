@@ -1,12 +1,16 @@
-"""Staff writes of /ops/trading/ and the API: platform connections, sync problems, instruments, policy.
+"""Staff writes of /ops/trading/ and the API: platform connections, sync problems, instruments, policy,
+and the staff-side checks around account changes.
 
 Account changes (leverage, group, status) live in trading.services: they go to the platform first.
-Everything here is local configuration; each change is one transaction with its audit record, and
-secrets are never written to the audit trail (only that they changed).
+The account functions here add what staff must answer first (a leverage the broker offers, a
+confirmation when the margin level would drop, a reason to disable). Everything else here is local
+configuration; each change is one transaction with its audit record, and secrets are never written to
+the audit trail (only that they changed).
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from decimal import Decimal
 
@@ -16,7 +20,8 @@ from django.utils import timezone
 from brokerage.audit import audit_log, snapshot
 from brokerage.errors import ApplicationError
 from brokerage.money import FIAT_CURRENCIES
-from trading.models import Platform, Symbol, SymbolAlias, SyncProblem, TradingPolicy
+from trading import selectors, services
+from trading.models import Platform, Position, Symbol, SymbolAlias, SyncProblem, TradingAccount, TradingPolicy
 
 PLATFORM_FIELDS = [
     "code",
@@ -56,6 +61,97 @@ POLICY_FIELDS = [
     "state_stale_after_seconds",
 ]
 MAX_LEVERAGE = 3000
+# Lowering leverage below this projected margin level needs an explicit confirmation.
+MIN_MARGIN_LEVEL = Decimal(100)
+ALIAS_PATTERN = re.compile(r"[A-Za-z0-9._#!-]{1,40}")
+ALIAS_RULE = "Letters, digits and . _ - # ! only, no spaces, at most 40 characters (e.g. EURUSD.pro)."
+REASON_MAX = 500
+
+
+# Accounts ------------------------------------------------------------------------------------------
+
+
+class LeverageNeedsConfirmation(ApplicationError):
+    """Lowering the leverage would put the margin level under MIN_MARGIN_LEVEL: staff must confirm."""
+
+    code = "confirmation_required"
+
+    def __init__(self, message: str, projection: selectors.LeverageProjection):
+        super().__init__(message, fields={"confirm": [message]})
+        self.projection = projection
+
+
+def leverage_offered(leverage: int, policy: TradingPolicy | None = None) -> None:
+    """Staff choose from the leverages the broker offers (TradingPolicy.leverage_choices) too."""
+    policy = policy or TradingPolicy.current()
+    if leverage not in policy.leverage_choices:
+        choices = ", ".join(f"1:{choice}" for choice in sorted(policy.leverage_choices))
+        message = f"1:{leverage} is not offered by this broker; choose one of {choices}."
+        raise ApplicationError(message, fields={"leverage": [message]})
+
+
+def leverage_projection_if_lower(account: TradingAccount, leverage: int) -> selectors.LeverageProjection | None:
+    """The projected margin after a change to `leverage` when it is lower and positions are open, else None."""
+    if leverage >= account.leverage or not Position.objects.filter(account=account).exists():
+        return None
+    return selectors.leverage_projection(account, leverage)
+
+
+def account_leverage_set(
+    account: TradingAccount, *, leverage: int, actor, confirm: bool = False
+) -> tuple[TradingAccount, selectors.LeverageProjection | None]:
+    """Change an account's leverage for staff: an offered leverage only; lowering it under open positions
+    so that the projected margin level falls below MIN_MARGIN_LEVEL needs `confirm` (else refused,
+    naming the level). Returns the account and the projection (None when not lowered under positions)."""
+    leverage_offered(leverage)
+    projection = leverage_projection_if_lower(account, leverage)
+    if projection is not None and not confirm:
+        level = projection.margin_level
+        if level is not None and level < MIN_MARGIN_LEVEL:
+            raise LeverageNeedsConfirmation(
+                f"At 1:{leverage} the margin level of {account.login} would fall to about {level:.2f} % "
+                f"(from {_level(account.margin_level)}) with its {projection.open_positions} open "
+                f"position{'s' if projection.open_positions != 1 else ''}: positions may be stopped out at "
+                "once. Confirm to change it anyway.",
+                projection,
+            )
+    return services.account_leverage_change(account, leverage=leverage, actor=actor), projection
+
+
+def _level(level: Decimal | None) -> str:
+    return "no margin in use" if level is None else f"{level:.2f} %"
+
+
+def account_status_change(account: TradingAccount, *, enabled: bool, actor, reason: str = "") -> TradingAccount:
+    """Enable, or disable with a reason (required; kept in the audit record's `after`)."""
+    if enabled:
+        return services.account_status_set(account, enabled=True, actor=actor)
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ApplicationError("Say why the account is disabled.", fields={"reason": ["A reason is required."]})
+    if len(reason) > REASON_MAX:
+        raise ApplicationError(
+            f"The reason is at most {REASON_MAX} characters.", fields={"reason": [f"At most {REASON_MAX} characters."]}
+        )
+    return services.account_status_set(account, enabled=False, actor=actor, reason=reason)
+
+
+def disable_reason(account: TradingAccount) -> dict | None:
+    """The latest disable of a disabled account: {"reason", "by", "at"} (reason "" for ones without)."""
+    from brokerage.models import AuditRecord
+
+    if account.status != TradingAccount.Status.DISABLED:
+        return None
+    record = (
+        AuditRecord.objects.filter(
+            action="trading.account_disabled", object_type=TradingAccount._meta.label, object_id=str(account.pk)
+        )
+        .order_by("-id")
+        .first()
+    )
+    if record is None:
+        return None
+    return {"reason": (record.after or {}).get("reason", ""), "by": record.actor_email, "at": record.occurred_at}
 
 
 # Platforms -----------------------------------------------------------------------------------------
@@ -76,15 +172,37 @@ def _platform_problems(values: dict, *, password_set: bool) -> dict[str, list[st
     return fields
 
 
+def _platform_change_problems(platform: Platform, values: dict, manager_password: str) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    if values["environment"] != platform.environment:
+        count = TradingAccount.objects.filter(platform=platform).count()
+        if count:
+            fields["environment"] = [
+                f"Cannot change live/demo: {count} account{'s are' if count != 1 else ' is'} on this platform "
+                "(their money would stop being booked, or play money would start). Connect a new platform instead."
+            ]
+    moved = values.get("server", "") != platform.server or values.get("manager_login", "") != platform.manager_login
+    if platform.kind == Platform.Kind.MT5 and moved and not manager_password:
+        fields["manager_password"] = [
+            "Enter the manager password again: the server address or manager login changed, and the stored "
+            "password is never sent to a new address."
+        ]
+    return fields
+
+
 def platform_save(*, platform: Platform | None, values: dict, manager_password: str, actor) -> Platform:
     """Create (platform None: an MT5 connection) or change a platform connection.
 
-    `manager_password` blank keeps the stored one. The code names the push URL, so it is set once.
+    `manager_password` blank keeps the stored one, unless the server or manager login changes (then it
+    must be entered again: the stored one must not be offered to another address). The code names the
+    push URL, so it is set once; live/demo is fixed once the platform has accounts.
     """
     creating = platform is None
     values = {**values, "kind": Platform.Kind.MT5 if creating else platform.kind}
     has_password = bool(manager_password) or (not creating and bool(platform.manager_password))
     fields = _platform_problems(values, password_set=has_password)
+    if not creating:
+        fields = {**_platform_change_problems(platform, values, manager_password), **fields}
     if fields:
         raise ApplicationError("The platform was not saved.", fields=fields)
     with transaction.atomic():
@@ -95,6 +213,9 @@ def platform_save(*, platform: Platform | None, values: dict, manager_password: 
             before = None
         else:
             platform = Platform.objects.select_for_update().get(pk=platform.pk)
+            fields = _platform_change_problems(platform, values, manager_password)  # again, under the lock
+            if fields:
+                raise ApplicationError("The platform was not saved.", fields=fields)
             before = snapshot(platform, PLATFORM_FIELDS)
         for name in ("code", "name", "kind", "environment", "server", "manager_login", "default_group"):
             if name == "code" and not creating:
@@ -206,8 +327,8 @@ def snapshot_values(symbol: Symbol) -> dict:
 def alias_add(*, symbol: Symbol, alias: str, actor) -> SymbolAlias:
     """Another platform name for the instrument; a name means one instrument only."""
     alias = alias.strip()
-    if not alias or len(alias) > 40 or any(ch.isspace() for ch in alias):
-        raise ApplicationError("An alias is 1 to 40 characters without spaces.", fields={"alias": ["Not a name."]})
+    if not ALIAS_PATTERN.fullmatch(alias):
+        raise ApplicationError(f"{alias!r} cannot be an alias.", fields={"alias": [ALIAS_RULE]})
     taken = SymbolAlias.objects.filter(alias__iexact=alias).select_related("symbol").first()
     if taken is not None:
         raise ApplicationError(

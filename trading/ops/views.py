@@ -1,16 +1,20 @@
 """/ops/trading/: the platforms overview, platform connections and sync problems.
 
-Seen with trading_view; changed with trading_manage. The views parse and render; writes are services.
+Seen with trading_view; changed with trading_manage. A platform's connection itself (address,
+credentials, push secret, on/off) is configuration: it needs settings_manage as well, which owners
+and admins have and dealing does not. The views parse and render; writes are services.
 """
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from brokerage.errors import ApplicationError
-from brokerage.fields import mask
 from brokerage.permissions import capability_required
 from brokerage.roles import perm
 from trading import selectors
@@ -24,13 +28,33 @@ def can_manage(request) -> bool:
     return request.user.has_perm(perm("trading_manage"))
 
 
+def can_configure(request) -> bool:
+    """May connect, edit, switch platforms and rotate their push secret."""
+    return can_manage(request) and request.user.has_perm(perm("settings_manage"))
+
+
+def configure_required(view):
+    """trading_manage and settings_manage (sign-in first, like capability_required)."""
+
+    @capability_required("trading_manage")
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.has_perm(perm("settings_manage")):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 @capability_required("trading_view")
 def overview(request):
     context = {
         "tab": "home",
         "platforms": selectors.platform_overview(),
         "can_manage": can_manage(request),
+        "can_configure": can_configure(request),
         "volume_today": selectors.volume_today_lots(),
+        "volume_today_demo": selectors.volume_today_lots(is_demo=True),
     }
     return render(request, "trading/ops/overview.html", context)
 
@@ -40,8 +64,10 @@ def _platform_page(request, form: PlatformForm, platform: Platform | None, *, st
         "tab": "home",
         "form": form,
         "platform": platform,
-        "password_mask": mask(platform.manager_password) if platform and platform.manager_password else "",
-        "secret_mask": mask(platform.push_secret) if platform and platform.push_secret else "",
+        # Whether they are set, never any of their characters.
+        "password_set": bool(platform and platform.manager_password),
+        "secret_set": bool(platform and platform.push_secret),
+        "account_count": platform.accounts.count() if platform else 0,
     }
     return render(request, "trading/ops/platform_form.html", context, status=status)
 
@@ -66,12 +92,12 @@ def _platform_submit(request, platform: Platform | None):
     return _platform_page(request, form, platform, status=400)
 
 
-@capability_required("trading_manage")
+@configure_required
 def platform_new(request):
     return _platform_submit(request, None)
 
 
-@capability_required("trading_manage")
+@configure_required
 def platform_edit(request, code: str):
     return _platform_submit(request, get_object_or_404(Platform, code=code))
 
@@ -120,7 +146,7 @@ def _sync_summary(result) -> str:
 
 
 @require_POST
-@capability_required("trading_manage")
+@configure_required
 def platform_active(request, code: str):
     platform = get_object_or_404(Platform, code=code)
     is_active = request.POST.get("is_active") == "1"
@@ -131,7 +157,7 @@ def platform_active(request, code: str):
 
 
 @require_POST
-@capability_required("trading_manage")
+@configure_required
 def platform_rotate_secret(request, code: str):
     platform = get_object_or_404(Platform, code=code)
     secret = services.platform_secret_rotate(platform=platform, actor=request.user)

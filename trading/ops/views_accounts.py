@@ -13,7 +13,8 @@ from payments.models import TradingTransfer
 from payments.trading_gateway import PlatformUnavailable
 from trading import selectors, services
 from trading.models import Position, TradingAccount, TradingPolicy
-from trading.ops.forms import AccountFilterForm, GroupForm, LeverageForm
+from trading.ops import services as ops_services
+from trading.ops.forms import AccountFilterForm, DisableForm, GroupForm, LeverageForm
 from trading.ops.views import can_manage
 
 
@@ -33,7 +34,16 @@ def _account(login: str) -> TradingAccount:
     return get_object_or_404(selectors.account_list(), login=login)
 
 
-def _account_page(request, account: TradingAccount, *, leverage_form=None, group_form=None, status: int = 200):
+def _account_page(
+    request,
+    account: TradingAccount,
+    *,
+    leverage_form=None,
+    group_form=None,
+    disable_form=None,
+    projection=None,
+    status: int = 200,
+):
     policy = TradingPolicy.current()
     positions = Position.objects.filter(account=account).select_related("symbol").order_by("-opened_at")
     context = {
@@ -47,8 +57,11 @@ def _account_page(request, account: TradingAccount, *, leverage_form=None, group
         )[:20],
         "transfers": TradingTransfer.objects.filter(account_login=account.login).order_by("-created_at")[:20],
         "can_manage": can_manage(request),
-        "leverage_form": leverage_form or LeverageForm(initial={"leverage": account.leverage}),
+        "leverage_form": leverage_form or LeverageForm(initial={"leverage": account.leverage}, policy=policy),
+        "projection": projection,
         "group_form": group_form or GroupForm(initial={"group": account.group}),
+        "disable_form": disable_form or DisableForm(),
+        "disabled": ops_services.disable_reason(account),
     }
     return render(request, "trading/ops/account_detail.html", context, status=status)
 
@@ -73,12 +86,17 @@ def _refused(request, account: TradingAccount, error: ApplicationError) -> None:
 @capability_required("trading_manage")
 def account_leverage(request, login: str):
     account = _account(login)
-    form = LeverageForm(request.POST)
+    form = LeverageForm(request.POST, policy=TradingPolicy.current())
     if not form.is_valid():
         return _account_page(request, account, leverage_form=form, status=400)
     before = account.leverage
     try:
-        services.account_leverage_change(account, leverage=form.cleaned_data["leverage"], actor=request.user)
+        _, projection = ops_services.account_leverage_set(
+            account, leverage=form.cleaned_data["leverage"], confirm=form.cleaned_data["confirm"], actor=request.user
+        )
+    except ops_services.LeverageNeedsConfirmation as error:
+        form.add_error("confirm", error.message)
+        return _account_page(request, account, leverage_form=form, projection=error.projection, status=400)
     except ApplicationError as error:
         if error.fields.get("leverage"):
             error.add_to_form(form)
@@ -88,7 +106,12 @@ def account_leverage(request, login: str):
         if account.leverage == before:
             messages.info(request, f"Leverage is already 1:{before}.")
         else:
-            messages.success(request, f"Leverage of {account.login} changed from 1:{before} to 1:{account.leverage}.")
+            level = ""
+            if projection is not None and projection.margin_level is not None:
+                level = f" Projected margin level: {projection.margin_level:.2f} %."
+            messages.success(
+                request, f"Leverage of {account.login} changed from 1:{before} to 1:{account.leverage}.{level}"
+            )
     return redirect("ops:trading_account", login=account.login)
 
 
@@ -117,9 +140,18 @@ def account_group(request, login: str):
 def account_status(request, login: str):
     account = _account(login)
     enabled = request.POST.get("enabled") == "1"
+    reason = ""
+    if not enabled:
+        form = DisableForm(request.POST)
+        if not form.is_valid():
+            return _account_page(request, account, disable_form=form, status=400)
+        reason = form.cleaned_data["reason"]
     try:
-        services.account_status_set(account, enabled=enabled, actor=request.user)
+        ops_services.account_status_change(account, enabled=enabled, reason=reason, actor=request.user)
     except ApplicationError as error:
+        if error.fields.get("reason"):
+            form.add_error("reason", error.fields["reason"][0])
+            return _account_page(request, account, disable_form=form, status=400)
         _refused(request, account, error)
     else:
         state = "enabled" if enabled else "disabled on the platform"

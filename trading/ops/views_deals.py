@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+from decimal import Decimal
 
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from brokerage.money import CurrencyError, quantize
 from brokerage.permissions import capability_required
 from crm.models import Client
 from trading import selectors
@@ -75,6 +77,7 @@ CSV_COLUMNS = [
     "entry",
     "volume",
     "price",
+    "currency",
     "profit",
     "commission",
     "swap",
@@ -84,6 +87,30 @@ CSV_COLUMNS = [
     "position_id",
     "order",
 ]
+LOTS = Decimal("0.01")
+
+
+def _plain(value: Decimal) -> str:
+    """1.0850000000 -> "1.085", 0E-10 -> "0": for figures without a symbol or currency to round by."""
+    return f"{value.normalize():f}" if value else "0"
+
+
+def _lots(volume: Decimal) -> str:
+    """Lots with two decimals, more only when the volume has them (0.001 lots)."""
+    return f"{volume.quantize(LOTS):f}" if volume == volume.quantize(LOTS) else _plain(volume)
+
+
+def _price(price: Decimal, digits: int | None) -> str:
+    return f"{price.quantize(Decimal(1).scaleb(-digits)):f}" if digits is not None else _plain(price)
+
+
+def _money(amount: Decimal, currency: str | None) -> str:
+    if currency:
+        try:
+            return f"{quantize(amount, currency):f}"
+        except CurrencyError:
+            pass
+    return _plain(amount)
 
 
 @capability_required("trading_view")
@@ -102,6 +129,8 @@ def deal_csv(request):
             "entry",
             "volume",
             "price",
+            "symbol__digits",
+            "account__currency",
             "profit",
             "commission",
             "swap",
@@ -118,7 +147,8 @@ def deal_csv(request):
     def lines():
         yield writer.writerow(CSV_COLUMNS)
         for row in rows:
-            (platform, ticket, login, time, symbol, action, entry, *amounts, comment, booking, position, order) = row
+            (platform, ticket, login, time, symbol, action, entry, volume, price, digits, currency, *amounts) = row[:15]
+            comment, booking, position, order = row[15:]
             yield writer.writerow(
                 [
                     platform,
@@ -128,7 +158,10 @@ def deal_csv(request):
                     _csv_safe(symbol),
                     action,
                     entry,
-                    *(f"{amount:f}" for amount in amounts),
+                    _lots(volume),
+                    _price(price, digits),
+                    currency or "",
+                    *(_money(amount, currency) for amount in amounts),
                     _csv_safe(comment),
                     booking,
                     "" if position is None else position,
@@ -151,6 +184,7 @@ def position_list(request):
         "page": Paginator(positions, 100).get_page(request.GET.get("page")),
         "query": _query_without(request, "page"),
         "floating": selectors.floating_by_currency(positions),
+        "kind": form.filters()["is_demo"],
     }
     template = "trading/ops/_position_rows.html" if request.htmx else "trading/ops/positions.html"
     return render(request, template, context)
