@@ -227,8 +227,14 @@ def transaction_post(
     return txn
 
 
-def transaction_reverse(original: LedgerTransaction, *, actor=None, reason: str) -> LedgerTransaction:
-    """Post the mirror image of a transaction, pointing at it. Refused if it would overdraw a wallet."""
+def transaction_reverse(
+    original: LedgerTransaction, *, actor=None, reason: str, description: str = ""
+) -> LedgerTransaction:
+    """Post the mirror image of a transaction, pointing at it. Refused if it would overdraw a wallet.
+
+    `description` is what statements show (clients read it); by default it names the original and the
+    reason. The reason is kept in the metadata either way.
+    """
     if original.kind == LedgerTransaction.Kind.REVERSAL:
         raise ApplicationError("A reversal cannot itself be reversed; post a new transaction.", code="reversal")
     if not reason.strip():
@@ -238,7 +244,7 @@ def transaction_reverse(original: LedgerTransaction, *, actor=None, reason: str)
         kind=LedgerTransaction.Kind.REVERSAL,
         reference=f"reversal:{original.pk}",
         lines=lines,
-        description=f"Reversal of {original.reference}: {reason.strip()}",
+        description=description.strip() or f"Reversal of {original.reference}: {reason.strip()}",
         client=original.client,
         actor=actor,
         reverses=original,

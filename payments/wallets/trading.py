@@ -150,10 +150,24 @@ def _complete(transfer: TradingTransfer, platform_reference: str) -> None:
     )
 
 
+def transfer_refusal_text(reason: str) -> str:
+    """Why a transfer was not made, in a client's words: the platform's own message (retcodes,
+    margin figures) stays in failure_reason and the audit log for staff."""
+    if "10019" in reason or "No money" in reason:
+        return "not enough free margin"
+    if "no record" in reason:
+        return "the trading platform did not confirm it"
+    if "13 Not found" in reason or "not known" in reason:
+        return "the trading platform does not know the account"
+    return "refused by the trading platform"
+
+
 def _reverse(transfer: TradingTransfer, reason: str) -> None:
     if transfer.hold_id:
         ledger.hold_release(transfer.hold)  # first, or the reversal would find the wallet's funds held
-    ledger.transaction_reverse(transfer.transaction, reason=reason)
+    route = "to" if transfer.direction == Direction.TO_ACCOUNT else "from"
+    description = f"Transfer {route} trading account {transfer.account_login} not made: {transfer_refusal_text(reason)}"
+    ledger.transaction_reverse(transfer.transaction, reason=reason, description=description)
     _move(transfer, Status.REVERSED, failure_reason=reason[:300])
     audit_log(actor=None, action="payments.trading_transfer.reversed", obj=transfer, after={"reason": reason})
     event_publish(

@@ -12,6 +12,7 @@ from decimal import Decimal as D
 import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from crm.models import Client
@@ -20,7 +21,7 @@ from tests import factories
 from tests.browser.conftest import sign_in
 from tests.trading.support import MemoryConnector, wallet_fund
 from trading.defaults import trading_defaults_ensure
-from trading.models import Deal, Position, Symbol, TradingAccount
+from trading.models import Deal, Platform, Position, Symbol, TradingAccount
 
 pytestmark = [
     pytest.mark.browser,
@@ -74,6 +75,28 @@ def trading_happened(alpha, login: str) -> None:
         )  # fmt: skip
 
 
+def platform_comments(alpha, login: str) -> None:
+    """Deals as MT5 keeps them: our transfer's comment cut at 32 characters, a long closing comment,
+    and the demo account's play money (which must never be added to the live totals)."""
+    with tenant_context(alpha):
+        account = TradingAccount.objects.get(login=login)
+        demo = TradingAccount.objects.get(login="900000")
+        now = timezone.now()
+        Deal.objects.create(
+            platform=account.platform, login=login, account=account, ticket=5004, time=now - timedelta(hours=4),
+            action="balance", profit=D("250.00"), comment="bo-0123456789abcdef Wallet trans",
+        )  # fmt: skip
+        Deal.objects.create(
+            platform=account.platform, login=login, account=account, ticket=5005, time=now - timedelta(minutes=5),
+            symbol_name="EURUSD", symbol=Symbol.objects.get(name="EURUSD"), action="sell", entry="out",
+            volume=D("0.5"), price=D("1.0853"), comment="#5002 closed by TP at 1.08530 ok",
+        )  # fmt: skip
+        Deal.objects.create(
+            platform=demo.platform, login="900000", account=demo, ticket=9004, time=now - timedelta(hours=5),
+            action="balance", profit=D("10000.00"), comment="Demo funds",
+        )  # fmt: skip
+
+
 def test_trader_opens_demo_and_live_accounts_funds_one_and_reads_the_history(
     page, browser, site, alpha, tara, platform, screenshot
 ):
@@ -106,7 +129,10 @@ def test_trader_opens_demo_and_live_accounts_funds_one_and_reads_the_history(
     # Too much first: the form says so and keeps what was typed.
     page.locator("#to-account").get_by_label("Amount (USD)").fill("1500")
     page.get_by_role("button", name="Move to account").click()
-    expect(page.locator("#to-account")).to_contain_text("More than the available balance.")
+    expect(page.locator("#to-account")).to_contain_text(
+        "Not enough available funds in USD: 1,000.00 available, 1,500.00 needed."
+    )
+    expect(page.locator("#to-account")).not_to_contain_text("More than the available balance.")  # said once
     screenshot(page, "trading-portal-transfer-error")
     page.locator("#to-account").get_by_label("Amount (USD)").fill("250")
     page.get_by_role("button", name="Move to account").click()
@@ -153,7 +179,25 @@ def test_trader_opens_demo_and_live_accounts_funds_one_and_reads_the_history(
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV").click()
     lines = download.value.path().read_text().splitlines()
-    assert lines[0].startswith("time,account,ticket,type") and len(lines) == 4
+    assert lines[0].startswith("time,account,kind,ticket,type") and len(lines) == 4
+
+    # The whole history on a 1300 px screen: every column, the comment too, inside the card.
+    platform_comments(alpha, "500000")
+    page.set_viewport_size({"width": 1300, "height": 900})
+    page.get_by_role("link", name="Clear").click()
+    deals = page.locator("table.deals")
+    expect(deals).to_contain_text("Transfer from wallet")
+    expect(deals).to_contain_text("#5002 closed by TP at 1.08530 ok")
+    wrap = page.locator(".table-wrap", has=deals)
+    sizes = wrap.evaluate("el => [el.scrollWidth, el.clientWidth, el.getBoundingClientRect().right]")
+    assert sizes[0] <= sizes[1], f"the deals table scrolls sideways: {sizes}"
+    for header in ("Comment", "Profit", "Swap"):
+        box = page.locator("table.deals th", has_text=header).bounding_box()
+        assert box["x"] + box["width"] <= sizes[2] + 0.5, f"{header} is clipped"
+    expect(page.locator(".totals tr.totals-live-USD")).to_contain_text("55.50 USD")
+    expect(page.locator(".totals tr.totals-demo-USD")).to_contain_text("10,000.00")
+    expect(page.locator(".totals tr.totals-live-USD")).not_to_contain_text("10,250.00")
+    screenshot(page, "trading-portal-history-1300")
 
     phone = browser.new_context(viewport={"width": 390, "height": 844}, storage_state=page.context.storage_state())
     try:
@@ -165,3 +209,25 @@ def test_trader_opens_demo_and_live_accounts_funds_one_and_reads_the_history(
         screenshot(mobile, "trading-portal-detail-phone")
     finally:
         phone.close()
+
+
+def test_a_new_mt5_account_shows_its_sign_in_details_once(page, site, alpha, tara, platform, screenshot):
+    with tenant_context(alpha):
+        Platform.objects.update(kind=Platform.Kind.MT5, server="https://mt5.alpha-broker.test:443")
+    sign_in(page, site.tenant("alpha", "/accounts/login/?next=/portal/trading/open/"), "tara@alpha.test")
+    page.get_by_label("Live").check()
+    page.get_by_role("button", name="Open account").click()
+    details = page.get_by_role("region", name="Sign-in details")
+    expect(details).to_contain_text("Save these details now.")
+    expect(details).to_contain_text("500000")
+    expect(details).to_contain_text("mt5.alpha-broker.test:443")
+    password = details.locator("code.secret").inner_text()
+    assert len(password) >= 8
+    screenshot(page, "trading-portal-mt5-credentials")
+    page.get_by_role("link", name="I have saved them: go to the account").click()
+    expect(page.get_by_role("heading", name="Account 500000 Live", exact=True)).to_be_visible()
+    assert password not in page.content()
+    # Back: the browser was told not to keep the page, so it has nothing to show (Chromium would have
+    # to send the form again, which it will not do unasked).
+    with pytest.raises(PlaywrightError, match="ERR_CACHE_MISS"):
+        page.go_back()

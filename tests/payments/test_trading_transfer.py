@@ -9,13 +9,16 @@ import pytest
 from django.utils import timezone
 
 from brokerage.errors import ApplicationError
-from brokerage.models import OutboxEvent
+from brokerage.models import AuditRecord, OutboxEvent
 from payments import ledger
 from payments.defaults import payment_defaults_ensure
 from payments.models import Hold, LedgerTransaction, TradingTransfer
 from payments.trading_gateway import (
     GatewayNotConfigured,
+    InvalidLogin,
+    NotEnoughMargin,
     PlatformUnavailable,
+    TradingGatewayError,
     gateway_for,
     gateway_register,
     gateway_unregister,
@@ -118,6 +121,45 @@ def test_a_platform_refusal_reverses_the_ledger_side_with_the_reason(client, pla
     assert LedgerTransaction.objects.filter(reverses=transfer.transaction).exists()
     assert OutboxEvent.objects.filter(topic="payments.trading_transfer.reversed").count() == 1
     assert ledger.ledger_problems() == []
+
+
+@pytest.mark.parametrize(
+    ("direction", "refusal", "description"),
+    [
+        (
+            "from",
+            NotEnoughMargin("10019 No money: 5001 has -1794.86 USD free margin, 931.88 USD asked"),
+            "Transfer from trading account 5001 not made: not enough free margin",
+        ),
+        ("to", InvalidLogin("13 Not found: 5001"), "Transfer to trading account 5001 not made: the trading platform does not know the account"),
+        ("to", TradingGatewayError("Group is read-only"), "Transfer to trading account 5001 not made: refused by the trading platform"),
+    ],
+)  # fmt: skip
+def test_a_refusal_reads_plainly_on_the_clients_statement_and_fully_for_staff(
+    alpha, carl, client, platform, direction, refusal, description
+):
+    from tests.tenants.web import tenant_web_client
+
+    trading_transfer_send(to_trading(client, "100.00").pk)
+    transfer = from_trading(client, "80.00") if direction == "from" else to_trading(client, "80.00")
+    platform.fail_with = refusal
+    trading_transfer_send(transfer.pk)
+    transfer.refresh_from_db()
+    reversal = LedgerTransaction.objects.get(reverses=transfer.transaction)
+    assert reversal.description == description
+    assert reversal.metadata["reason"] == transfer.failure_reason == f"The platform refused: {refusal.message}"
+    record = AuditRecord.objects.get(action="payments.trading_transfer.reversed")
+    assert refusal.message in record.after["reason"]
+    html = tenant_web_client(alpha, carl).get("/portal/funds/").content.decode()
+    assert description in html
+    assert refusal.message not in html and "Reversal of" not in html and "trading_transfer:" not in html
+
+
+def test_other_reversals_keep_their_description(client):
+    fund(client, D("10.00"), "USD")
+    txn = LedgerTransaction.objects.filter(kind="deposit", client=client).latest("pk")
+    reversal = ledger.transaction_reverse(txn, reason="Posted twice")
+    assert reversal.description == f"Reversal of {txn.reference}: Posted twice"
 
 
 def test_an_unknown_login_on_the_platform_reverses_the_transfer(client, platform):

@@ -6,6 +6,7 @@ Alice is staff (no portal). Every platform call answers from the in-memory platf
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 from decimal import Decimal as D
@@ -19,7 +20,7 @@ from tests import factories
 from tests.tenants.web import tenant_web_client
 from tests.trading.support import wallet_fund
 from trading import services
-from trading.models import Position, Symbol, TradingAccount, TradingPolicy
+from trading.models import Platform, Position, Symbol, TradingAccount, TradingPolicy
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +53,15 @@ def fresh_token() -> str:
 
 def open_form(token: str | None = None, **fields):
     return {"kind": "live", "leverage": "100", "currency": "USD", "token": token or fresh_token(), **fields}
+
+
+def shown_messages(html: str) -> list[str]:
+    """The texts of the flash messages on a page."""
+    if '<ul class="messages">' not in html:
+        return []
+    block = html[html.index('<ul class="messages">') :]
+    block = block[: block.index("</ul>")]
+    return [item.split(">", 1)[1].split("</li>")[0] for item in block.split("<li")[1:]]
 
 
 def transfer_form(direction, amount, token: str | None = None):
@@ -101,6 +111,14 @@ def test_the_accounts_page_shows_each_accounts_figures(alpha, memory_platform, c
     demo_card = html[html.index(f'id="account-{demo.login}"') :]
     assert "Demo" in demo_card[:600] and "10,000.00" in demo_card
     assert html.index("Live accounts") < html.index(f'id="account-{live.login}"') < html.index("Demo accounts")
+
+
+@pytest.mark.parametrize(("level", "shown"), [("1500", "1500.00 %"), ("87.456", "87.46 %"), ("123.4", "123.40 %")])
+def test_margin_level_has_two_decimals_on_the_card_and_the_account_page(alpha, memory_platform, carl, level, shown):
+    account = open_account(carl)
+    TradingAccount.objects.filter(pk=account.pk).update(margin_level=D(level), margin=D("10"))
+    assert shown in web(alpha, carl).get("/portal/trading/").content.decode()
+    assert shown in web(alpha, carl).get(f"/portal/trading/{account.login}/").content.decode()
 
 
 def test_figures_older_than_the_policy_allows_are_flagged_stale(alpha, memory_platform, carl):
@@ -228,18 +246,73 @@ def test_a_platform_that_is_down_opens_nothing_and_says_so(alpha, memory_platfor
     assert again.status_code == 302 and TradingAccount.objects.count() == 1
 
 
-def test_the_same_open_form_sent_twice_opens_one_account(alpha, memory_platform, carl):
+def test_the_same_open_form_sent_twice_opens_one_account_and_says_so_once(alpha, memory_platform, carl):
     browser = web(alpha, carl)
     form = open_form()
-    first = browser.post("/portal/trading/open/", form)
+    first = browser.post("/portal/trading/open/", form)  # a double click: its page is never shown
     second = browser.post("/portal/trading/open/", form, follow=True)
     account = TradingAccount.objects.get()
     assert first["Location"] == f"/portal/trading/{account.login}/"
     assert second.redirect_chain[-1][0] == f"/portal/trading/{account.login}/"
-    assert f"That form was already sent: account {account.login} is open." in second.content.decode()
+    assert shown_messages(second.content.decode()) == [
+        f"Your live account {account.login} is open. Move funds to it from your wallet below."
+    ]
     assert memory_platform.calls.count("account_open") == 1
+    # Sent again after its page was read (back, then resend): only the reminder is new.
+    again = browser.post("/portal/trading/open/", form, follow=True)
+    assert shown_messages(again.content.decode()) == [f"That form was already sent: account {account.login} is open."]
     third = browser.post("/portal/trading/open/", open_form())
     assert third.status_code == 302 and TradingAccount.objects.count() == 2
+
+
+def mt5_platforms(server: str = "https://mt5.broker.test:443") -> None:
+    """Alpha's platforms become MT5 ones (the in-memory platform still answers for them)."""
+    Platform.objects.update(kind=Platform.Kind.MT5, server=server)
+
+
+def test_a_new_mt5_account_shows_its_login_server_and_password_once(alpha, memory_platform, carl):
+    mt5_platforms()
+    browser = web(alpha, carl)
+    form = open_form()
+    response = browser.post("/portal/trading/open/", form)
+    account = TradingAccount.objects.get()
+    html = response.content.decode()
+    password = re.search(r'<code class="secret">([^<]+)</code>', html).group(1)
+    assert response.status_code == 200  # shown in this response, not after a redirect
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    assert f"<code>{account.login}</code>" in html and "<code>mt5.broker.test:443</code>" in html
+    assert "Save these details now." in html and len(password) >= 8
+    assert f'href="/portal/trading/{account.login}/"' in html
+    # Nowhere else: not stored with the account, not in a message or the session, not on later pages.
+    assert password not in str(TradingAccount.objects.filter(pk=account.pk).values().get())
+    assert shown_messages(html) == []
+    for later in (browser.get(f"/portal/trading/{account.login}/"), browser.get("/portal/trading/")):
+        assert password not in later.content.decode()
+    assert password not in str(dict(browser.session.items()))
+    again = browser.post("/portal/trading/open/", form, follow=True)  # a resend does not show it again
+    assert password not in again.content.decode() and TradingAccount.objects.count() == 1
+
+
+def test_an_mt5_demo_account_page_also_says_what_it_holds(alpha, memory_platform, carl, monkeypatch):
+    mt5_platforms("mt5-demo.broker.test")
+    real_open = services.account_open
+
+    def open_with_known_password(**kwargs):
+        account = real_open(**kwargs)
+        assert account.initial_password  # the service made one for MT5
+        account.initial_password = "Sw0rdfish-9!"
+        return account
+
+    monkeypatch.setattr(services, "account_open", open_with_known_password)
+    response = web(alpha, carl).post("/portal/trading/open/", open_form(kind="demo"))
+    html = response.content.decode()
+    assert '<code class="secret">Sw0rdfish-9!</code>' in html and "<code>mt5-demo.broker.test</code>" in html
+    assert "10,000.00 USD of play money" in html
+
+
+def test_a_simulator_account_shows_no_password_page(alpha, memory_platform, carl):
+    response = web(alpha, carl).post("/portal/trading/open/", open_form())
+    assert response.status_code == 302 and "secret" not in response.content.decode()
 
 
 def test_a_demo_account_whose_funding_fails_is_still_reported_as_opened(alpha, memory_platform, carl, monkeypatch):
@@ -359,15 +432,39 @@ def test_account_to_wallet_refused_by_the_platform_is_reversed_and_explained(
             follow=True,
         )
     html = response.content.decode()
-    assert f"The transfer of 50.00 USD from account {account.login} to your wallet did not go through" in html
-    assert "The platform refused: 10019 No money" in html
-    assert f"Nothing moved; the money is still in account {account.login}." in html
+    assert shown_messages(html) == [
+        f"The transfer of 50.00 USD from account {account.login} to your wallet did not go through: "
+        "not enough free margin. Nothing moved; the money is still on your trading account."
+    ]
     back = TradingTransfer.objects.get(direction=TradingTransfer.Direction.TO_WALLET)
     assert back.status == TradingTransfer.Status.REVERSED
-    assert "Not made" in html[html.index('id="transfers-list"') :]
+    assert "10019 No money" in back.failure_reason  # the platform's own words stay for staff
+    rows = html[html.index('id="transfers-list"') :]
+    assert "Not made: not enough free margin. Nothing moved; the money is still on your trading account." in rows
+    assert "returned" not in rows and "10019" not in html and "free margin," not in html
     wallet = ledger.wallet_for(carl.client, "USD")
     assert (wallet.balance, wallet.available) == (D("0"), D("0"))
     assert memory_platform.accounts[account.login]["balance"] == D("100")
+
+
+@pytest.mark.django_db(transaction=True)  # commits for real: the platform call runs on commit, in the request
+def test_wallet_to_account_refused_by_the_platform_says_the_money_is_still_in_the_wallet(
+    alpha, memory_platform, carl, django_capture_on_commit_callbacks
+):
+    account = open_account(carl)
+    wallet_fund(carl.client, "100")
+    memory_platform.accounts.pop(account.login)  # gone on the platform meanwhile
+    with django_capture_on_commit_callbacks(execute=True):
+        response = web(alpha, carl).post(
+            f"/portal/trading/{account.login}/transfer/to_account/", transfer_form("to_account", "60"), follow=True
+        )
+    html = response.content.decode()
+    assert shown_messages(html) == [
+        f"The transfer of 60.00 USD from your wallet to account {account.login} did not go through: "
+        "the trading platform does not know the account. Nothing moved; the money is still in your wallet."
+    ]
+    assert "Nothing moved; the money is still in your wallet." in html[html.index('id="transfers-list"') :]
+    assert ledger.wallet_for(carl.client, "USD").available == D("100")
 
 
 def test_taking_out_more_than_the_free_margin_shown_is_a_form_error(alpha, memory_platform, carl):
@@ -390,13 +487,42 @@ def test_moving_more_than_the_wallet_holds_is_a_form_error(alpha, memory_platfor
     )
     html = response.content.decode()
     assert response.status_code == 400
-    assert "More than the available balance." in html and "Not enough available funds in USD" in html
+    # One message for one problem, beside the amount.
+    form = html[html.index('id="to-account"') : html.index('id="to-wallet"')]
+    assert form.count("Not enough available funds in USD: 40.00 available, 40.50 needed.") == 1
+    assert "More than the available balance." not in html and 'class="form-errors"' not in form
     assert 'value="40.5"' in html  # the typed amount is kept
     assert not TradingTransfer.objects.exists()
     bad = web(alpha, carl).post(
         f"/portal/trading/{account.login}/transfer/to_account/", transfer_form("to_account", "1.001")
     )
-    assert bad.status_code == 400 and "At most 2 decimals in USD." in bad.content.decode()
+    bad_html = bad.content.decode()
+    assert bad.status_code == 400 and bad_html.count("USD amounts have at most 2 decimals.") == 1
+    assert "At most 2 decimals in USD." not in bad_html
+
+
+@pytest.mark.parametrize("typed", ["1e3", "1E3", "1e-2", "-5", "1,00", "NaN", "Infinity", "1 000", "٣"])
+def test_an_amount_not_written_as_plain_digits_moves_nothing(alpha, memory_platform, carl, typed):
+    account = open_account(carl)
+    wallet_fund(carl.client, "5000")
+    response = web(alpha, carl).post(
+        f"/portal/trading/{account.login}/transfer/to_account/", transfer_form("to_account", typed)
+    )
+    assert response.status_code == 400
+    assert "Enter an amount such as 250.00." in response.content.decode()
+    assert not TradingTransfer.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # commits for real: the platform call runs on commit, in the request
+@pytest.mark.parametrize(("typed", "moved"), [("1,250.50", "1250.50"), ("1250.5", "1250.50"), (".5", "0.50")])
+def test_amounts_with_grouping_or_a_bare_decimal_point_are_read_as_written(alpha, memory_platform, carl, typed, moved):
+    account = open_account(carl)
+    wallet_fund(carl.client, "5000")
+    response = web(alpha, carl).post(
+        f"/portal/trading/{account.login}/transfer/to_account/", transfer_form("to_account", typed)
+    )
+    assert response.status_code == 302
+    assert TradingTransfer.objects.get().amount == D(moved)
 
 
 @pytest.mark.django_db(transaction=True)  # commits for real: the platform call runs on commit, in the request
@@ -407,7 +533,9 @@ def test_the_same_transfer_form_sent_twice_moves_the_money_once(alpha, memory_pl
     form = transfer_form("to_account", "100")
     browser.post(f"/portal/trading/{account.login}/transfer/to_account/", form)
     again = browser.post(f"/portal/trading/{account.login}/transfer/to_account/", form, follow=True)
-    assert "That transfer was already sent" in again.content.decode()
+    assert shown_messages(again.content.decode()) == [f"Moved 100.00 USD from your wallet to account {account.login}."]
+    later = browser.post(f"/portal/trading/{account.login}/transfer/to_account/", form, follow=True)
+    assert shown_messages(later.content.decode()) == ["That transfer was already sent; see its status below."]
     assert TradingTransfer.objects.count() == 1
     assert ledger.wallet_for(carl.client, "USD").available == D("400")
 
@@ -468,3 +596,49 @@ def test_staff_cannot_reach_a_clients_account_through_the_portal(alpha, memory_p
     for method, url in account_urls(account.login):
         assert getattr(web(alpha, alice), method)(url).status_code == 403, url
         assert getattr(web(alpha), method)(url).status_code == 302, url
+
+
+# Portal overview -------------------------------------------------------------------------------------
+
+
+def next_steps(alpha, user) -> str:
+    html = web(alpha, user).get("/portal/").content.decode()
+    start = html.index("Next steps")
+    return html[start : html.index("</ol>", start)]
+
+
+def test_the_overview_steps_follow_where_the_client_is(alpha, memory_platform, carl):
+    steps = next_steps(alpha, carl)
+    assert "Fund your wallet</a>" in steps and "Open a trading account</a>" in steps and "Done" not in steps
+    open_account(carl, is_demo=True)
+    steps = next_steps(alpha, carl)
+    assert "Open a trading account" not in steps and "open a live account</a>" in steps
+    wallet_fund(carl.client, "300")
+    steps = next_steps(alpha, carl)
+    assert "Your wallet is funded." in steps and "Fund your wallet" not in steps
+    account = open_account(carl)
+    steps = next_steps(alpha, carl)
+    assert "You have a live" in steps and "open a live account" not in steps
+    assert "Move money from your wallet to your live account" in steps
+    from payments.wallets.trading import transfer_to_trading
+
+    transfer_to_trading(client=carl.client, currency="USD", login=account.login, amount=D("300"), actor=carl)
+    steps = next_steps(alpha, carl)
+    # The wallet is empty now, but its money went on to the trading account: still done.
+    assert steps.count("Done") == 3 and "Your live account is funded." in steps
+
+
+def test_the_overview_reads_the_clients_progress_in_few_queries(alpha, memory_platform, carl):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    browser = web(alpha, carl)
+    browser.get("/portal/")  # warm up: the session and permission caches
+    with CaptureQueriesContext(connection) as without:
+        browser.get("/portal/")
+    for _ in range(3):
+        open_account(carl, is_demo=True)
+    wallet_fund(carl.client, "10")
+    with CaptureQueriesContext(connection) as after:
+        browser.get("/portal/")
+    assert len(after) == len(without)

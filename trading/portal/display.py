@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from trading.models import Deal
+from trading.models import Deal, Symbol
+
+# Our own wallet transfers carry the operation id first ("bo-3f2a9c0d1e4b5a6f ..."); see trading.gateway.
+TRANSFER_PREFIX = "bo-"
 
 
 def plain(value: Decimal, places: int = 2) -> str:
@@ -28,27 +31,46 @@ def price(value: Decimal, symbol=None) -> str:
     return f"{Decimal(value):.{symbol.digits}f}"
 
 
-def deal_comment(comment: str) -> str:
-    """The comment without our operation id: "bo-3f2a9c0d1e4b5a6f Wallet transfer" -> "Wallet transfer"."""
-    if comment.startswith("bo-"):
-        return comment.partition(" ")[2]
-    return comment
+def is_wallet_transfer(deal) -> bool:
+    return deal.action == Deal.Action.BALANCE and deal.comment.startswith(TRANSFER_PREFIX)
+
+
+def deal_description(deal) -> str:
+    """What the deal was, in words: our wallet transfers by their direction (the platform keeps only
+    32 characters of a comment, so their text may be cut), any other deal by its comment."""
+    if is_wallet_transfer(deal):
+        return "Transfer from wallet" if deal.profit > 0 else "Transfer to wallet"
+    return deal.comment
+
+
+def symbols_missing(rows) -> None:
+    """Give deals and positions whose symbol was not resolved the instrument of that name, when the
+    tenant has one, so that their prices still get its digits. One query for all of them."""
+    names = {row.symbol_name for row in rows if row.symbol_id is None and row.symbol_name}
+    if not names:
+        return
+    known = {symbol.name: symbol for symbol in Symbol.objects.filter(name__in=names)}
+    for row in rows:
+        if row.symbol_id is None and row.symbol_name in known:
+            row.symbol = known[row.symbol_name]
 
 
 def deal_rows(deals) -> list[Deal]:
     """The deals with what the tables show beside each (lots, price, kind and comment as written)."""
     rows = list(deals)
+    symbols_missing(rows)
     for deal in rows:
         deal.is_trade = deal.action in (Deal.Action.BUY, Deal.Action.SELL)
         deal.volume_shown = lots(deal.volume) if deal.is_trade else ""
         deal.price_shown = price(deal.price, deal.symbol) if deal.is_trade else ""
         deal.entry_shown = deal.get_entry_display() if deal.is_trade else ""
-        deal.comment_shown = deal_comment(deal.comment)
+        deal.comment_shown = deal_description(deal)
     return rows
 
 
 def position_rows(positions) -> list:
     rows = list(positions)
+    symbols_missing(rows)
     for position in rows:
         position.volume_shown = lots(position.volume)
         position.open_price_shown = price(position.open_price, position.symbol)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -44,9 +45,26 @@ class AccountOpenForm(forms.Form):
         self.fields["currency"].error_messages["invalid_choice"] = "Choose one of the currencies offered."
 
 
+# What an amount may look like: digits with an optional decimal point, thousands grouped by commas
+# or not ("1,250.50", "1250.5", ".5"). No exponent ("1e3" is not one thousand to a reader), no sign.
+AMOUNT_TYPED = re.compile(r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+")
+
+
+class AmountField(forms.DecimalField):
+    """A money amount as people type it; anything else is "invalid" rather than read some other way."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        typed = str(value).strip()
+        if not AMOUNT_TYPED.fullmatch(typed):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(typed.replace(",", ""))
+
+
 class TransferForm(forms.Form):
     direction = forms.ChoiceField(choices=TradingTransfer.Direction.choices, widget=forms.HiddenInput)
-    amount = forms.DecimalField(
+    amount = AmountField(
         max_digits=20,
         decimal_places=8,
         min_value=Decimal("0.00000001"),
@@ -71,6 +89,9 @@ class HistoryFilterForm(forms.Form):
     TRADES, BALANCE = "trades", "balance"
 
     account = forms.ChoiceField(required=False, choices=ANY)
+    kind = forms.ChoiceField(
+        required=False, label="Live or demo", choices=[("", "All"), ("live", "Live"), ("demo", "Demo")]
+    )
     symbol = forms.ChoiceField(required=False, choices=ANY)
     type = forms.ChoiceField(required=False, choices=[("", "All"), (TRADES, "Trades"), (BALANCE, "Balance and credit")])
     since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))

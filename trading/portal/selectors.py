@@ -72,6 +72,7 @@ def client_deals(
     client,
     *,
     account: str = "",
+    kind: str = "",
     symbol: str = "",
     type: str = "",  # noqa: A002 - the filter's name on the page
     since: date | None = None,
@@ -84,6 +85,8 @@ def client_deals(
     deals = Deal.objects.filter(account__client=client).select_related("account", "symbol")
     if account:
         deals = deals.filter(account__login=account)
+    if kind:
+        deals = deals.filter(account__is_demo=kind == "demo")
     if symbol:
         deals = deals.filter(symbol_name=symbol)
     if type == "trades":
@@ -99,14 +102,15 @@ def client_deals(
 
 
 def deal_totals(deals: QuerySet[Deal]) -> list[dict]:
-    """Sums of the filtered deals per account currency (amounts in different currencies never add up).
+    """Sums of the filtered deals per account kind and currency: live first, then demo.
 
-    Trades and balance operations are summed apart: a deposit to the account is not a trading profit.
+    Play money never adds up with real money, nor amounts in different currencies. Trades and
+    balance operations are summed apart: a deposit to the account is not a trading profit.
     """
     trade = Q(action__in=TRADE_ACTIONS)
     rows = (
         deals.order_by()
-        .values("account__currency")
+        .values("account__is_demo", "account__currency")
         .annotate(
             n=Count("id"),
             sum_volume=Sum("volume", filter=trade),
@@ -116,7 +120,7 @@ def deal_totals(deals: QuerySet[Deal]) -> list[dict]:
             sum_fee=Sum("fee"),
             sum_balance=Sum("profit", filter=~trade),
         )
-        .order_by("account__currency")
+        .order_by("account__is_demo", "account__currency")
     )
     totals = []
     for row in rows:
@@ -125,7 +129,8 @@ def deal_totals(deals: QuerySet[Deal]) -> list[dict]:
             for name in ("volume", "profit", "commission", "swap", "fee", "balance")
         }
         sums["net"] = sums["profit"] + sums["commission"] + sums["swap"] + sums["fee"]
-        totals.append({"currency": row["account__currency"], "deals": row["n"], **sums})
+        kind = "demo" if row["account__is_demo"] else "live"
+        totals.append({"kind": kind, "currency": row["account__currency"], "deals": row["n"], **sums})
     return totals
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.cache import cache
@@ -17,6 +18,7 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
 from brokerage.errors import ApplicationError
@@ -25,12 +27,11 @@ from brokerage.permissions import capability_required
 from payments import ledger
 from payments.models import TradingTransfer
 from payments.trading_gateway import PlatformUnavailable, TradingGatewayError
-from payments.wallets.forms import show_refusal
-from payments.wallets.trading import transfer_from_trading, transfer_to_trading
+from payments.wallets.trading import transfer_from_trading, transfer_refusal_text, transfer_to_trading
 from trading import services
-from trading.models import TradingAccount, TradingPolicy
+from trading.models import Platform, Symbol, TradingAccount, TradingPolicy
 from trading.portal import selectors
-from trading.portal.display import deal_comment, deal_rows, lots, plain, position_rows, price
+from trading.portal.display import deal_description, deal_rows, lots, plain, position_rows, price
 from trading.portal.forms import AccountOpenForm, HistoryFilterForm, TransferForm
 
 HISTORY_PAGE_SIZE = 50
@@ -48,6 +49,23 @@ def _client_of(user):
 
 def _shown(amount: Decimal, currency: str) -> str:
     return f"{quantize(amount, currency):,f} {currency}"
+
+
+def _refusal_show(error: ApplicationError, form) -> None:
+    """A service's refusal on a form, once: its full message beside the field it is about (the first
+    of the form's fields it names), or on top when it names none of them. Its short per-field texts
+    ("More than the available balance.") would only repeat it."""
+    named = [name for name in error.fields if name in form.fields]
+    form.add_error(named[0] if named else None, error.message)
+
+
+def _message_pending(request) -> bool:
+    """True when a message is already waiting to be shown (e.g. the first of two submits of a form
+    left "account … is open"): a second one saying the same again would only confuse."""
+    storage = messages.get_messages(request)
+    pending = len(storage) > 0
+    storage.used = False  # looking is not showing: keep them for the next page
+    return pending
 
 
 # One-time form tokens ------------------------------------------------------------------------------
@@ -144,10 +162,13 @@ def account_open(request):
         data = form.cleaned_data
         claimed, earlier = _once_claim(client, "open", data["token"])
         if not claimed:
+            told = _message_pending(request)
             if earlier != ONCE_WORKING:
-                messages.info(request, f"That form was already sent: account {earlier} is open.")
+                if not told:
+                    messages.info(request, f"That form was already sent: account {earlier} is open.")
                 return redirect("portal:trading_account", login=earlier)
-            messages.info(request, "That form was already sent; your account is being opened.")
+            if not told:
+                messages.info(request, "That form was already sent; your account is being opened.")
             return redirect("portal:trading_accounts")
         is_demo = data["kind"] == "demo"
         try:
@@ -163,9 +184,11 @@ def account_open(request):
             if isinstance(error, PlatformUnavailable):
                 form.add_error(None, f"{PLATFORM_DOWN} No account was opened.")
             else:
-                show_refusal(error, form)
+                _refusal_show(error, form)
         else:
             _once_done(client, "open", data["token"], account.login)
+            if getattr(account, "initial_password", ""):
+                return _credentials(request, account)
             if account.state_at is None:  # open, but the server stopped answering before its first figures
                 messages.warning(
                     request,
@@ -190,6 +213,27 @@ def account_open(request):
     return render(request, "trading/portal/open.html", context, status=400 if form.errors else 200)
 
 
+def _server_address(platform: Platform) -> str:
+    """Where the trader's terminal connects: the platform's host (and port), without the URL's scheme."""
+    parts = urlsplit(platform.server if "//" in platform.server else f"//{platform.server}")
+    return parts.netloc or platform.server
+
+
+def _credentials(request, account: TradingAccount):
+    """The new MT5 account's login, server and password, shown once in this response and nowhere else:
+    not in messages or the session, and the browser is told not to keep the page."""
+    context = {
+        "account": account,
+        "tab": "open",
+        "server": _server_address(account.platform),
+        "password": account.initial_password,
+        "funds": _shown(account.balance, account.currency) if account.is_demo and account.state_at else "",
+    }
+    response = render(request, "trading/portal/credentials.html", context)
+    add_never_cache_headers(response)  # no-cache, no-store, must-revalidate, private
+    return response
+
+
 # Account detail and transfers ----------------------------------------------------------------------
 
 
@@ -212,7 +256,7 @@ def _transfers_blocked(account: TradingAccount) -> str:
 def _detail(request, client, account: TradingAccount, policy: TradingPolicy, *, bound=None, status: int = 200):
     blocked = _transfers_blocked(account)
     wallet = None if blocked else ledger.wallet_for(client, account.currency)
-    transfers = selectors.account_transfers_recent(client, account)
+    transfers = _transfer_rows(selectors.account_transfers_recent(client, account))
     context = {
         "account": account,
         "policy": policy,
@@ -246,14 +290,28 @@ def _transfer_message(request, transfer: TradingTransfer, account: TradingAccoun
     if transfer.status == TransferStatus.COMPLETED:
         messages.success(request, f"Moved {amount} {route}.")
     elif transfer.status == TransferStatus.REVERSED:
-        back = "your wallet" if transfer.direction == Direction.TO_ACCOUNT else f"account {account.login}"
         messages.error(
             request,
-            f"The transfer of {amount} {route} did not go through: {transfer.failure_reason} "
-            f"Nothing moved; the money is still in {back}.",
+            f"The transfer of {amount} {route} did not go through: {transfer_refusal_text(transfer.failure_reason)}. "
+            f"{_nothing_moved(transfer)}",
         )
     else:
         messages.info(request, f"Your transfer of {amount} {route} is on its way; its status below updates by itself.")
+
+
+def _nothing_moved(transfer: TradingTransfer) -> str:
+    if transfer.direction == Direction.TO_WALLET:
+        return "Nothing moved; the money is still on your trading account."
+    return "Nothing moved; the money is still in your wallet."
+
+
+def _transfer_rows(transfers: list[TradingTransfer]) -> list[TradingTransfer]:
+    """The transfers with a client-readable line for the ones that were not made."""
+    for transfer in transfers:
+        if transfer.status == TransferStatus.REVERSED:
+            why = transfer_refusal_text(transfer.failure_reason)
+            transfer.refusal_shown = f"Not made: {why}. {_nothing_moved(transfer)}"
+    return transfers
 
 
 def _beyond_free_margin(account: TradingAccount) -> str:
@@ -285,7 +343,8 @@ def account_transfer(request, login: str, direction: str):
         else:
             claimed, _ = _once_claim(client, scope, token)
             if not claimed:
-                messages.info(request, "That transfer was already sent; see its status below.")
+                if not _message_pending(request):
+                    messages.info(request, "That transfer was already sent; see its status below.")
                 return redirect(reverse("portal:trading_account", kwargs={"login": account.login}) + "#transfers")
             move = transfer_to_trading if direction == Direction.TO_ACCOUNT else transfer_from_trading
             try:
@@ -294,7 +353,7 @@ def account_transfer(request, login: str, direction: str):
                 )
             except ApplicationError as error:
                 _once_release(client, scope, token)
-                show_refusal(error, form)
+                _refusal_show(error, form)
             else:
                 _once_done(client, scope, token, str(transfer.public_id))
                 transfer.refresh_from_db()
@@ -308,7 +367,7 @@ def account_transfers(request, login: str):
     """The transfers table alone: the detail page polls it while a transfer is pending."""
     client = _client_of(request.user)
     account = selectors.client_account(client, login, TradingPolicy.current())
-    transfers = selectors.account_transfers_recent(client, account)
+    transfers = _transfer_rows(selectors.account_transfers_recent(client, account))
     context = {
         "account": account,
         "transfers": transfers,
@@ -344,7 +403,8 @@ def history(request):
         totals = selectors.deal_totals(deals)
         for row in totals:
             row["volume_shown"] = lots(row["volume"])
-        context.update(page=page, totals=totals)
+        groups = [{"kind": kind, "rows": [row for row in totals if row["kind"] == kind]} for kind in ("live", "demo")]
+        context.update(page=page, totals=totals, totals_groups=[group for group in groups if group["rows"]])
     return render(request, "trading/portal/history.html", context, status=200 if deals is not None else 400)
 
 
@@ -361,6 +421,7 @@ class _Echo:
 CSV_HEADER = [
     "time",
     "account",
+    "kind",
     "ticket",
     "type",
     "entry",
@@ -372,6 +433,7 @@ CSV_HEADER = [
     "swap",
     "fee",
     "currency",
+    "description",
     "comment",
 ]
 
@@ -390,24 +452,28 @@ def history_csv(request):
 
     def rows():
         yield writer.writerow(CSV_HEADER)
+        # Deals whose symbol the sync could not link still get the digits of the instrument of that name.
+        by_name = {symbol.name: symbol for symbol in Symbol.objects.all()}
         for deal in deals.iterator(chunk_size=1000):
             places = minor_units(deal.account.currency)
             yield writer.writerow(
                 [
                     timezone.localtime(deal.time).isoformat(),
                     deal.login,
+                    "demo" if deal.account.is_demo else "live",
                     deal.ticket,
                     deal.action,
                     deal.entry if deal.action in selectors.TRADE_ACTIONS else "",
                     _csv_safe(deal.symbol_name),
                     lots(deal.volume),
-                    price(deal.price, deal.symbol),
+                    price(deal.price, deal.symbol or by_name.get(deal.symbol_name)),
                     plain(deal.profit, places),
                     plain(deal.commission, places),
                     plain(deal.swap, places),
                     plain(deal.fee, places),
                     deal.account.currency,
-                    _csv_safe(deal_comment(deal.comment)),
+                    _csv_safe(deal_description(deal)),
+                    _csv_safe(deal.comment),
                 ]
             )
 
