@@ -53,10 +53,20 @@ def _platform_for(is_demo: bool) -> Platform:
 
 def _next_login(platform: Platform) -> str:
     """The next free login in the platform's range; the caller holds the platform row lock."""
-    highest = TradingAccount.objects.filter(platform=platform, login__regex=r"^[0-9]+$").aggregate(
-        top=Max(Cast("login", BigIntegerField()))
+    in_range = TradingAccount.objects.filter(platform=platform, login__regex=r"^[0-9]+$").annotate(
+        number=Cast("login", BigIntegerField())
+    )
+    highest = in_range.filter(number__gte=platform.login_range_start, number__lte=platform.login_range_end).aggregate(
+        top=Max("number")
     )["top"]
-    return str(max(highest or 0, platform.login_range_start - 1) + 1)
+    login = max(highest or 0, platform.login_range_start - 1) + 1
+    if login > platform.login_range_end:
+        raise ApplicationError(
+            f"{platform.name}: every login from {platform.login_range_start} to {platform.login_range_end} is used. "
+            "Connect another platform range in /ops/trading/.",
+            code="trading_logins_taken",
+        )
+    return str(login)
 
 
 def _policy_check(policy: TradingPolicy, client, *, leverage: int, currency: str) -> None:

@@ -8,6 +8,7 @@ beta account whose rows alpha's staff must never see.
 from __future__ import annotations
 
 import csv
+import html
 import io
 from dataclasses import dataclass
 from datetime import timedelta
@@ -822,3 +823,28 @@ def test_dashboard_card_figures(alpha, people):
         deal_row(people.usd, 71, days_ago=0, volume=D("0.30"))
         deal_row(people.usd, 72, days_ago=0, action="balance", volume=D("0"))
         assert selectors.volume_today_lots() == D("0.30")
+
+
+@pytest.mark.parametrize(
+    ("start", "clash"),
+    [("500000", "overlap Simulator (live)'s range 500000–599999"), ("450000", "overlap Simulator (live)'s range")],
+)
+def test_a_login_range_that_overlaps_another_platform_is_refused(alpha, beta, people, start, clash):
+    alice = web(alpha, beta, people, "alice")
+    response = alice.post("/ops/trading/platforms/new/", mt5_form(login_range_start=start))
+    assert response.status_code == 400
+    assert clash in html.unescape(response.content.decode())
+    with tenant_context(alpha):
+        assert not Platform.objects.filter(code="mt5-live").exists()
+
+
+def test_a_login_range_holding_another_platforms_account_is_refused(alpha, beta, people):
+    with tenant_context(alpha):
+        # An account the sync found on the simulator outside its range (opened there by hand).
+        TradingAccount.objects.create(
+            login="300000", platform=Platform.objects.get(code="sim-live"), group="g", leverage=100, currency="USD"
+        )
+    alice = web(alpha, beta, people, "alice")
+    response = alice.post("/ops/trading/platforms/new/", mt5_form(login_range_start="250000"))
+    assert response.status_code == 400
+    assert "Login 300000 in that range is an account of Simulator (live)." in html.unescape(response.content.decode())

@@ -195,6 +195,14 @@ def test_the_csv_has_a_header_and_plain_numbers(alpha, books, carl):
     assert [row[3] for row in rows[1:]] == ["4", "5", "3", "2", "1"]  # newest first, as on the page
 
 
+@pytest.mark.parametrize("query", ["until=9999-12-31", "since=0001-01-01"])
+def test_dates_at_the_ends_of_the_calendar_are_a_form_error_not_a_500(alpha, books, carl, query):
+    response = get(alpha, carl, f"/portal/trading/history/?{query}")
+    assert response.status_code == 400
+    assert "Choose a date between 1970-01-01 and 2999-12-31." in response.content.decode()
+    assert get(alpha, carl, f"/portal/trading/history/export.csv?{query}").status_code == 400
+
+
 def test_fifty_deals_a_page(alpha, books, carl):
     for minute in range(120):
         books["book"](books["usd"], T0 + timedelta(days=10, minutes=minute), profit=D("1"))

@@ -149,3 +149,12 @@ def test_the_account_limit_is_checked_under_the_lock_and_refuses_before_the_plat
     assert counted_under_lock == [True, True]
     assert "account_open" not in memory_platform.calls
     assert client_row.trading_accounts.count() == 2
+
+
+def test_a_full_login_range_is_a_clear_error_not_a_login_of_another_range(memory_platform, client_row, carl):
+    platform = Platform.objects.get(code="sim-live")
+    TradingAccount.objects.create(
+        login=str(platform.login_range_end), platform=platform, group="g", leverage=100, currency="USD"
+    )
+    with pytest.raises(ApplicationError, match="every login from 500000 to 599999 is used"):
+        services.account_open(client=client_row, is_demo=False, leverage=100, currency="USD", actor=carl)

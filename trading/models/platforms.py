@@ -32,7 +32,8 @@ class Platform(models.Model):
     push_secret = EncryptedTextField(blank=True)
     # Group new accounts are opened in, e.g. "real\\standard" (MT5) or "sim-live".
     default_group = models.CharField(max_length=100, default="standard")
-    # Logins the back office opens on this platform start here (MT5 group login ranges work the same way).
+    # Logins the back office opens on this platform: LOGIN_RANGE_SIZE numbers from here (MT5 group login
+    # ranges work the same way). Ranges of a tenant's platforms never overlap: logins are unique per tenant.
     login_range_start = models.PositiveBigIntegerField(default=100000)
     is_active = models.BooleanField(default=True)
 
@@ -45,11 +46,17 @@ class Platform(models.Model):
     last_sync_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    LOGIN_RANGE_SIZE = 100_000
+
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def login_range_end(self) -> int:
+        return self.login_range_start + self.LOGIN_RANGE_SIZE - 1
 
     @property
     def is_demo(self) -> bool:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
 
 from brokerage.money import FIAT_CURRENCIES
+from trading.forms import DayField
 from trading.models import Deal, Platform, Position, Symbol, TradingAccount, TradingPolicy
 from trading.ops.services import ALIAS_RULE, MAX_LEVERAGE, REASON_MAX
 
@@ -25,23 +26,6 @@ class PlatformChoiceField(forms.ModelChoiceField):
 
 def day_start(day) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
-
-
-# Dates a deal search accepts: wide enough for any history, narrow enough that "the next day" and the
-# time zone arithmetic never leave what datetime can hold (9999-12-31 overflowed into a 500).
-FIRST_DAY = date(1970, 1, 1)
-LAST_DAY = date(2999, 12, 31)
-
-
-class DayField(forms.DateField):
-    def __init__(self, **kwargs):
-        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date", "min": "1970-01-01", "max": "2999-12-31"}))
-        super().__init__(required=False, **kwargs)
-
-    def validate(self, value):
-        super().validate(value)
-        if value is not None and not FIRST_DAY <= value <= LAST_DAY:
-            raise forms.ValidationError(f"Choose a date between {FIRST_DAY:%Y-%m-%d} and {LAST_DAY:%Y-%m-%d}.")
 
 
 KIND_CHOICES = [("live", "Live"), ("demo", "Demo")]

@@ -15,6 +15,8 @@ import secrets
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import BigIntegerField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from brokerage.audit import audit_log, snapshot
@@ -172,6 +174,31 @@ def _platform_problems(values: dict, *, password_set: bool) -> dict[str, list[st
     return fields
 
 
+def _login_range_problems(values: dict, platform: Platform | None) -> dict[str, list[str]]:
+    """Logins are unique per tenant: a platform's range must not overlap another's or their accounts."""
+    start = values["login_range_start"]
+    end = start + Platform.LOGIN_RANGE_SIZE - 1
+    others = Platform.objects.exclude(pk=platform.pk) if platform else Platform.objects.all()
+    for other in others:
+        if start <= other.login_range_end and other.login_range_start <= end:
+            return {
+                "login_range_start": [
+                    f"Logins {start}–{end} overlap {other.name}'s range {other.login_range_start}–"
+                    f"{other.login_range_end}; ranges are {Platform.LOGIN_RANGE_SIZE:,} logins wide."
+                ]
+            }
+    taken = (
+        TradingAccount.objects.filter(login__regex=r"^[0-9]+$")
+        .exclude(platform=platform)
+        .annotate(number=Cast("login", BigIntegerField()))
+        .filter(number__gte=start, number__lte=end)
+        .first()
+    )
+    if taken:
+        return {"login_range_start": [f"Login {taken.login} in that range is an account of {taken.platform.name}."]}
+    return {}
+
+
 def _platform_change_problems(platform: Platform, values: dict, manager_password: str) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     if values["environment"] != platform.environment:
@@ -200,7 +227,7 @@ def platform_save(*, platform: Platform | None, values: dict, manager_password: 
     creating = platform is None
     values = {**values, "kind": Platform.Kind.MT5 if creating else platform.kind}
     has_password = bool(manager_password) or (not creating and bool(platform.manager_password))
-    fields = _platform_problems(values, password_set=has_password)
+    fields = {**_login_range_problems(values, platform), **_platform_problems(values, password_set=has_password)}
     if not creating:
         fields = {**_platform_change_problems(platform, values, manager_password), **fields}
     if fields:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django import forms
 
 from payments.models import TradingTransfer
+from trading.forms import DayField
 from trading.models import TradingPolicy
 
 ANY = [("", "All")]
@@ -94,8 +95,8 @@ class HistoryFilterForm(forms.Form):
     )
     symbol = forms.ChoiceField(required=False, choices=ANY)
     type = forms.ChoiceField(required=False, choices=[("", "All"), (TRADES, "Trades"), (BALANCE, "Balance and credit")])
-    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    since = DayField(label="From")
+    until = DayField(label="To")
 
     def __init__(self, *args, logins: list[str], symbols: list[str], **kwargs):
         super().__init__(*args, **kwargs)
