@@ -114,6 +114,35 @@ def test_deals_and_positions_carry_the_account_currency(call, people):
     assert (positions[3]["currency"], positions[701]["currency"]) == ("USD", "EUR")
 
 
+def test_demo_and_live_are_told_apart_and_filterable(call, alpha, people):
+    with tenant_context(alpha):
+        deal_row(TradingAccount.objects.get(login="900000"), 810)
+    bea = call("bea")
+    deals = bea.get("/api/v1/trading/deals/").json()["results"]
+    demo_logins = {row["login"] for row in deals if row["is_demo"]}
+    assert demo_logins == {"900000"}
+    live_only = bea.get("/api/v1/trading/deals/", {"is_demo": "false"}).json()["results"]
+    assert live_only and not any(row["is_demo"] for row in live_only)
+    assert {row["login"] for row in bea.get("/api/v1/trading/deals/", {"is_demo": "true"}).json()["results"]} == {
+        "900000"
+    }
+    positions = bea.get("/api/v1/trading/positions/", {"is_demo": "false"}).json()["results"]
+    assert positions and not any(row["is_demo"] for row in positions)
+    assert bea.get("/api/v1/trading/positions/", {"is_demo": "true"}).json()["results"] == []
+
+
+def test_a_client_reads_transfers_in_words_without_our_internal_tags(call, alpha, people):
+    with tenant_context(alpha):
+        account = TradingAccount.objects.get(login="500000")
+        deal_row(account, 800, symbol_name="", action="balance", volume=D(0), price=D(0), profit=D("250"),
+                 comment="bo-0123456789abcdef from wallet")  # fmt: skip
+    mine = {row["ticket"]: row for row in call("carl").get("/api/v1/trading/deals/").json()["results"]}
+    assert mine[800]["description"] == "Transfer from wallet"
+    assert not {"comment", "booking", "account_id"} & set(mine[800])
+    staff = {row["ticket"]: row for row in call("bea").get("/api/v1/trading/deals/").json()["results"]}
+    assert staff[800]["comment"].startswith("bo-") and staff[800]["booking"] == "booked"
+
+
 # Opening accounts --------------------------------------------------------------------------------
 
 

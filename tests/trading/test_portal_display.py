@@ -8,7 +8,8 @@ from types import SimpleNamespace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trading.portal.display import deal_description, lots, plain, price
+from trading.models import Deal
+from trading.portal.display import lots, plain, price
 
 amounts = st.decimals(min_value=D("-1e12"), max_value=D("1e12"), places=8, allow_nan=False, allow_infinity=False)
 
@@ -42,14 +43,14 @@ def test_prices_take_the_instruments_digits():
 
 
 def deal(action, comment, profit):
-    return SimpleNamespace(action=action, comment=comment, profit=D(profit))
+    return Deal(action=action, comment=comment, profit=D(profit))
 
 
 def test_our_wallet_transfers_read_by_their_direction_whatever_the_platform_kept_of_the_comment():
     # MT5 keeps 32 characters: after our 19-character operation id the rest may be cut.
-    assert deal_description(deal("balance", "bo-0123456789abcdef Wallet trans", "250")) == "Transfer from wallet"
-    assert deal_description(deal("balance", "bo-0123456789abcdef to wallet", "-80.5")) == "Transfer to wallet"
-    assert deal_description(deal("balance", "bo-0123456789abcdef", "1")) == "Transfer from wallet"
-    assert deal_description(deal("balance", "Demo funds", "10000")) == "Demo funds"
-    assert deal_description(deal("buy", "bo-looks-like-ours", "5")) == "bo-looks-like-ours"  # only balance deals
-    assert deal_description(deal("credit", "Bonus", "50")) == "Bonus"
+    assert deal("balance", "bo-0123456789abcdef Wallet trans", "250").description == "Transfer from wallet"
+    assert deal("balance", "bo-0123456789abcdef to wallet", "-80.5").description == "Transfer to wallet"
+    assert deal("balance", "bo-0123456789abcdef", "1").description == "Transfer from wallet"
+    assert deal("balance", "Demo funds", "10000").description == "Demo funds"
+    assert deal("buy", "bo-looks-like-ours", "5").description == "bo-looks-like-ours"  # only balance deals
+    assert deal("credit", "Bonus", "50").description == "Bonus"

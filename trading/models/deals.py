@@ -96,10 +96,25 @@ class Deal(models.Model):
     def __str__(self) -> str:
         return f"#{self.ticket} {self.login} {self.action} {self.volume} {self.symbol_name}"
 
+    # Balance deals of our own wallet transfers carry the transfer's operation id ("bo-...") first.
+    TRANSFER_PREFIX = "bo-"
+
     @property
     def money(self):
         """What the deal did to the account's balance."""
         return self.profit + self.commission + self.swap + self.fee
+
+    @property
+    def is_wallet_transfer(self) -> bool:
+        return self.action == self.Action.BALANCE and self.comment.startswith(self.TRANSFER_PREFIX)
+
+    @property
+    def description(self) -> str:
+        """What the deal was, in words: our wallet transfers by their direction (the platform keeps only
+        32 characters of a comment, so their text may be cut), any other deal by its comment."""
+        if self.is_wallet_transfer:
+            return "Transfer from wallet" if self.profit > 0 else "Transfer to wallet"
+        return self.comment
 
 
 class Position(models.Model):

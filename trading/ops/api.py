@@ -362,12 +362,17 @@ class DealOutput(serializers.ModelSerializer):
     instrument = serializers.CharField(
         source="symbol.name", read_only=True, allow_null=True, default=None, help_text="The symbol it resolves to."
     )
+    is_demo = serializers.SerializerMethodField(help_text="true for deals of a demo platform (play money).")
+    description = serializers.CharField(
+        read_only=True, help_text="What the deal was, in words (wallet transfers by their direction)."
+    )
 
     class Meta:
         model = Deal
         fields = [
             "id",
             "platform",
+            "is_demo",
             "ticket",
             "login",
             "account_id",
@@ -385,9 +390,25 @@ class DealOutput(serializers.ModelSerializer):
             "commission",
             "swap",
             "fee",
+            "description",
             "comment",
             "booking",
         ]
+
+    def get_is_demo(self, deal: Deal) -> bool:
+        return deal.platform.environment == Platform.Environment.DEMO
+
+
+class ClientDealOutput(DealOutput):
+    """A client's view: what the deal was, without our internal comment tags and booking states."""
+
+    class Meta(DealOutput.Meta):
+        fields = [name for name in DealOutput.Meta.fields if name not in ("comment", "booking", "account_id")]
+
+
+def _demo_filter(queryset, name, value):
+    environment = Platform.Environment.DEMO if value else Platform.Environment.LIVE
+    return queryset.filter(platform__environment=environment)
 
 
 class DealFilter(django_filters.FilterSet):
@@ -396,6 +417,7 @@ class DealFilter(django_filters.FilterSet):
     ticket = django_filters.NumberFilter(method="by_ticket", label="Deal ticket")
     time_after = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="gte", label="From (inclusive)")
     time_before = django_filters.IsoDateTimeFilter(field_name="time", lookup_expr="lt", label="Until (exclusive)")
+    is_demo = django_filters.BooleanFilter(method=_demo_filter, label="Demo (true) or live (false) platforms only")
 
     class Meta:
         model = Deal
@@ -423,6 +445,10 @@ class DealViewSet(ClientReadable, viewsets.ReadOnlyModelViewSet):
 
     serializer_class = DealOutput
     pagination_class = DealCursor
+
+    def get_serializer_class(self):
+        return DealOutput if is_trading_staff(self.request.user) else ClientDealOutput
+
     filter_backends = [DjangoFilterBackend]
     filterset_class = DealFilter
 
@@ -432,6 +458,7 @@ class DealViewSet(ClientReadable, viewsets.ReadOnlyModelViewSet):
 
 class PositionOutput(serializers.ModelSerializer):
     platform = serializers.CharField(source="platform.code", read_only=True)
+    is_demo = serializers.SerializerMethodField(help_text="true for positions on a demo platform (play money).")
     symbol = serializers.CharField(source="symbol_name", read_only=True)
     currency = serializers.CharField(
         source="account.currency",
@@ -446,6 +473,7 @@ class PositionOutput(serializers.ModelSerializer):
         fields = [
             "id",
             "platform",
+            "is_demo",
             "ticket",
             "login",
             "account_id",
@@ -461,9 +489,13 @@ class PositionOutput(serializers.ModelSerializer):
             "updated_at",
         ]
 
+    def get_is_demo(self, position: Position) -> bool:
+        return position.platform.environment == Platform.Environment.DEMO
+
 
 class PositionFilter(django_filters.FilterSet):
     platform = django_filters.CharFilter(field_name="platform__code", label="Platform code")
+    is_demo = django_filters.BooleanFilter(method=_demo_filter, label="Demo (true) or live (false) platforms only")
     symbol = django_filters.CharFilter(method="by_symbol", label="Symbol name or alias")
 
     class Meta:

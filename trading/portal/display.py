@@ -7,7 +7,6 @@ from decimal import Decimal
 from trading.models import Deal, Symbol
 
 # Our own wallet transfers carry the operation id first ("bo-3f2a9c0d1e4b5a6f ..."); see trading.gateway.
-TRANSFER_PREFIX = "bo-"
 
 
 def plain(value: Decimal, places: int = 2) -> str:
@@ -31,18 +30,6 @@ def price(value: Decimal, symbol=None) -> str:
     return f"{Decimal(value):.{symbol.digits}f}"
 
 
-def is_wallet_transfer(deal) -> bool:
-    return deal.action == Deal.Action.BALANCE and deal.comment.startswith(TRANSFER_PREFIX)
-
-
-def deal_description(deal) -> str:
-    """What the deal was, in words: our wallet transfers by their direction (the platform keeps only
-    32 characters of a comment, so their text may be cut), any other deal by its comment."""
-    if is_wallet_transfer(deal):
-        return "Transfer from wallet" if deal.profit > 0 else "Transfer to wallet"
-    return deal.comment
-
-
 def symbols_missing(rows) -> None:
     """Give deals and positions whose symbol was not resolved the instrument of that name, when the
     tenant has one, so that their prices still get its digits. One query for all of them."""
@@ -64,7 +51,7 @@ def deal_rows(deals) -> list[Deal]:
         deal.volume_shown = lots(deal.volume) if deal.is_trade else ""
         deal.price_shown = price(deal.price, deal.symbol) if deal.is_trade else ""
         deal.entry_shown = deal.get_entry_display() if deal.is_trade else ""
-        deal.comment_shown = deal_description(deal)
+        deal.comment_shown = deal.description
     return rows
 
 

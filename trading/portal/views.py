@@ -31,7 +31,7 @@ from payments.wallets.trading import transfer_from_trading, transfer_refusal_tex
 from trading import services
 from trading.models import Platform, Symbol, TradingAccount, TradingPolicy
 from trading.portal import selectors
-from trading.portal.display import deal_description, deal_rows, lots, plain, position_rows, price
+from trading.portal.display import deal_rows, lots, plain, position_rows, price
 from trading.portal.forms import AccountOpenForm, HistoryFilterForm, TransferForm
 
 HISTORY_PAGE_SIZE = 50
@@ -472,7 +472,7 @@ def history_csv(request):
                     plain(deal.swap, places),
                     plain(deal.fee, places),
                     deal.account.currency,
-                    _csv_safe(deal_description(deal)),
+                    _csv_safe(deal.description),
                     _csv_safe(deal.comment),
                 ]
             )

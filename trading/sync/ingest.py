@@ -60,7 +60,6 @@ ACTIONS = frozenset(Deal.Action.values)
 ENTRIES = frozenset(Deal.Entry.values)
 TRADE_ACTIONS = frozenset({Deal.Action.BUY, Deal.Action.SELL})
 # Balance-type deals whose comment starts with this are our own wallet transfers (TradingTransfer.operation_id).
-TRANSFER_PREFIX = "bo-"
 MAX_TICKET = 2**63 - 1
 # Integer digits the columns hold: trading.models AMOUNT (30, 8), PRICE (24, 10), VOLUME (16, 4).
 _MONEY_FIELDS = ("profit", "commission", "swap", "fee")
@@ -222,7 +221,7 @@ def _booking_for(deal: DealData, account: TradingAccount | None, platform: Platf
         return Booking.NONE
     if platform.is_demo or (account is not None and account.is_demo):
         return Booking.DEMO
-    if deal.action == Deal.Action.BALANCE and deal.comment.startswith(TRANSFER_PREFIX):
+    if deal.action == Deal.Action.BALANCE and deal.comment.startswith(Deal.TRANSFER_PREFIX):
         return Booking.TRANSFER
     if account is None or account.client_id is None:
         return Booking.PENDING
