@@ -25,6 +25,7 @@ from django.utils import timezone
 from brokerage.audit import audit_log
 from brokerage.errors import ApplicationError
 from brokerage.events import event_publish
+from brokerage.money import quantize
 from payments import ledger
 from payments.ledger import Line
 from payments.models import LedgerTransaction, TradingTransfer
@@ -64,15 +65,29 @@ def _transfer_start(*, client, currency: str, login: str, amount: Decimal, actor
         )
         reference = f"trading_transfer:{transfer.public_id}"
         source, target = (wallet, trading) if to_account else (trading, wallet)
-        transfer.transaction = ledger.transaction_post(
-            kind=LedgerTransaction.Kind.TRADING_TRANSFER,
-            reference=reference,
-            lines=[Line(source, -amount), Line(target, amount)],
-            description=f"{'To' if to_account else 'From'} trading account {login}",
-            client=client,
-            actor=actor,
-            metadata={"login": login, "transfer": str(transfer.public_id)},
-        )
+        try:
+            transfer.transaction = ledger.transaction_post(
+                kind=LedgerTransaction.Kind.TRADING_TRANSFER,
+                reference=reference,
+                lines=[Line(source, -amount), Line(target, amount)],
+                description=f"{'To' if to_account else 'From'} trading account {login}",
+                client=client,
+                actor=actor,
+                metadata={"login": login, "transfer": str(transfer.public_id)},
+            )
+        except ledger.InsufficientFunds:
+            if to_account:
+                raise
+            # The client's trading funds in the ledger are short, not their wallet: other transfers out
+            # of their accounts are still on their way, or a loss has not reached the books yet.
+            trading.refresh_from_db(fields=["balance", "held"])
+            available = f"{quantize(max(trading.available, Decimal(0)), currency):,f} {currency}"
+            raise ApplicationError(
+                f"Only {available} can be moved out of your trading accounts in {currency} right now: other "
+                "transfers to your wallet are still on their way. Try again in a minute.",
+                fields={"amount": ["More than can be moved out right now."]},
+                code="insufficient_funds",
+            ) from None
         if not to_account:
             transfer.hold = ledger.hold_place(
                 wallet, amount, reference=reference, description=f"Until trading account {login} has paid out"

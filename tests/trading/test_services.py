@@ -158,3 +158,19 @@ def test_a_full_login_range_is_a_clear_error_not_a_login_of_another_range(memory
     )
     with pytest.raises(ApplicationError, match="every login from 500000 to 599999 is used"):
         services.account_open(client=client_row, is_demo=False, leverage=100, currency="USD", actor=carl)
+
+
+def test_taking_out_more_than_is_on_its_way_speaks_of_the_trading_accounts_not_the_wallet(
+    memory_platform, client_row, carl, django_capture_on_commit_callbacks
+):
+    account = services.account_open(client=client_row, is_demo=False, leverage=100, currency="USD", actor=carl)
+    wallet_fund(client_row, "100")
+    with django_capture_on_commit_callbacks(execute=True):
+        transfer_to_trading(client=client_row, currency="USD", login=account.login, amount=Decimal("100"), actor=carl)
+    # The first transfer out is still on its way (its platform call runs after the commit).
+    transfer_from_trading(client=client_row, currency="USD", login=account.login, amount=Decimal("60"), actor=carl)
+    with pytest.raises(ApplicationError) as refused:
+        transfer_from_trading(client=client_row, currency="USD", login=account.login, amount=Decimal("60"), actor=carl)
+    assert "Only 40.00 USD can be moved out of your trading accounts" in refused.value.message
+    assert "wallet" not in refused.value.message.split(":")[0]
+    assert TradingTransfer.objects.filter(direction="to_wallet").count() == 1
