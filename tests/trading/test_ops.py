@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal as D
@@ -412,9 +413,14 @@ def test_bad_platform_input_is_explained_and_nothing_is_saved(alpha, beta, peopl
         assert not AuditRecord.objects.filter(action="trading.platform_created").exists()
 
 
+def _replacing(page: str) -> str:
+    return re.search(r'name="replacing" value="([0-9a-f]*)"', page).group(1)
+
+
 def test_rotating_the_push_secret_shows_it_once(alpha, beta, people):
     alice = web(alpha, beta, people, "alice")
-    response = alice.post("/ops/trading/platforms/sim-live/rotate-secret/")
+    replacing = _replacing(alice.get("/ops/trading/platforms/sim-live/").content.decode())
+    response = alice.post("/ops/trading/platforms/sim-live/rotate-secret/", {"replacing": replacing})
     with tenant_context(alpha):
         secret = Platform.objects.get(code="sim-live").push_secret
     assert secret in response.content.decode() and response["Cache-Control"] == "no-store"
@@ -422,6 +428,13 @@ def test_rotating_the_push_secret_shows_it_once(alpha, beta, people):
     with tenant_context(alpha):
         record = AuditRecord.objects.get(action="trading.platform_secret_rotated")
         assert secret not in str(record.after)
+
+    # A reload of the answer page posts the same form again: the secret just shown stays current.
+    again = alice.post("/ops/trading/platforms/sim-live/rotate-secret/", {"replacing": replacing}, follow=True)
+    assert "already rotated" in again.content.decode() and secret not in again.content.decode()
+    with tenant_context(alpha):
+        assert Platform.objects.get(code="sim-live").push_secret == secret
+        assert AuditRecord.objects.filter(action="trading.platform_secret_rotated").count() == 1
 
 
 def test_switching_a_platform_off_and_on_is_audited(alpha, beta, people):

@@ -10,6 +10,8 @@ the audit trail (only that they changed).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 from decimal import Decimal
@@ -261,11 +263,26 @@ def platform_save(*, platform: Platform | None, values: dict, manager_password: 
     return platform
 
 
-def platform_secret_rotate(*, platform: Platform, actor) -> str:
-    """A new push signing secret: returned once for the bridge's configuration, never shown again."""
+def secret_fingerprint(secret: str) -> str:
+    """Names a push secret without revealing it (the rotate form says which secret it replaces)."""
+    return hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
+def platform_secret_rotate(*, platform: Platform, actor, replacing: str) -> str:
+    """A new push signing secret: returned once for the bridge's configuration, never shown again.
+
+    `replacing` is the fingerprint of the secret the person saw when they asked: a reload of the answer
+    page or a second click would otherwise rotate again and kill the secret just copied.
+    """
     secret = secrets.token_hex(32)
     with transaction.atomic():
         platform = Platform.objects.select_for_update().get(pk=platform.pk)
+        if not hmac.compare_digest(replacing, secret_fingerprint(platform.push_secret)):
+            raise ApplicationError(
+                "The push secret was already rotated (a reload or a second click): the one shown then is current. "
+                "Rotate again from this page if you did not keep it.",
+                code="already_rotated",
+            )
         platform.push_secret = secret
         platform.save(update_fields=["push_secret"])
         audit_log(actor=actor, action="trading.platform_secret_rotated", obj=platform, after={"push_secret": "new"})

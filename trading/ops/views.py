@@ -22,6 +22,7 @@ from trading.models import Platform, SyncProblem
 from trading.ops import services
 from trading.ops.forms import PlatformForm
 from trading.platforms import platform_check
+from trading.sync.pull import platform_sync
 
 
 def can_manage(request) -> bool:
@@ -67,6 +68,7 @@ def _platform_page(request, form: PlatformForm, platform: Platform | None, *, st
         # Whether they are set, never any of their characters.
         "password_set": bool(platform and platform.manager_password),
         "secret_set": bool(platform and platform.push_secret),
+        "secret_fingerprint": services.secret_fingerprint(platform.push_secret) if platform else "",
         "account_count": platform.accounts.count() if platform else 0,
     }
     return render(request, "trading/ops/platform_form.html", context, status=status)
@@ -118,31 +120,21 @@ def platform_test(request, code: str):
 def platform_sync_now(request, code: str):
     platform = get_object_or_404(Platform, code=code)
     try:
-        from trading.sync.pull import platform_sync
-    except ImportError:
-        messages.error(request, "Deal sync is not installed on this server.")
-        return redirect("ops:trading_home")
-    try:
         result = platform_sync(platform)
     except ApplicationError as error:
         messages.error(request, f"Sync of {platform.name} failed: {error.message}")
         return redirect("ops:trading_home")
-    if getattr(result, "skipped", False):
+    if result.skipped:
         messages.info(request, f"A sync of {platform.name} is running already; its results appear here shortly.")
-    elif getattr(result, "error", ""):
+    elif result.error:
         messages.error(request, f"Sync of {platform.name} stopped: {result.error}")
     else:
-        messages.success(request, f"{platform.name} synced{_sync_summary(result)}.")
+        positions = "" if result.positions is None else f", {result.positions} open positions"
+        messages.success(
+            request,
+            f"{platform.name} synced: {result.inserted} new deals, {result.duplicates} already known{positions}.",
+        )
     return redirect("ops:trading_home")
-
-
-def _sync_summary(result) -> str:
-    counts = [
-        f"{getattr(result, name)} {label}"
-        for name, label in (("inserted", "new deals"), ("duplicates", "already known"), ("positions", "open positions"))
-        if isinstance(getattr(result, name, None), int)
-    ]
-    return ": " + ", ".join(counts) if counts else ""
 
 
 @require_POST
@@ -160,7 +152,13 @@ def platform_active(request, code: str):
 @configure_required
 def platform_rotate_secret(request, code: str):
     platform = get_object_or_404(Platform, code=code)
-    secret = services.platform_secret_rotate(platform=platform, actor=request.user)
+    try:
+        secret = services.platform_secret_rotate(
+            platform=platform, actor=request.user, replacing=request.POST.get("replacing", "")
+        )
+    except ApplicationError as error:  # a reload of the answer page, or a second click
+        messages.warning(request, error.message)
+        return redirect("ops:trading_platform", code=platform.code)
     # Shown in this response only: never stored in the session or shown again.
     response = render(
         request, "trading/ops/platform_secret.html", {"tab": "home", "platform": platform, "secret": secret}
