@@ -486,8 +486,14 @@ def test_a_refused_connection_is_unavailable():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with pytest.raises(PlatformUnavailable, match="unreachable"):
+    with pytest.raises(PlatformUnavailable, match="unreachable: the connection was refused") as down:
         Mt5Connector(platform_for(f"http://127.0.0.1:{port}")).ping()
+    assert "Error" not in down.value.message  # words for staff, not an exception class
+
+
+def test_an_address_that_does_not_resolve_says_so():
+    with pytest.raises(PlatformUnavailable, match="its name does not resolve"):
+        Mt5Connector(platform_for("http://mt5.example.invalid:443")).ping()
 
 
 def test_a_lost_answer_after_booking_is_unavailable_not_refused(fake, connector):

@@ -196,3 +196,20 @@ def test_deals_of_a_login_unknown_when_they_came_are_attached_and_booked_once_th
     assert orphan.booking == Deal.Booking.BOOKED
     assert trading_funds(carl.client) == Decimal("30")
     assert ledger.ledger_problems() == []
+
+
+def test_beat_asks_a_platform_that_is_down_once_a_minute_not_every_five_seconds(account, memory_platform):
+    memory_platform.down = True
+    first = {result.platform: result for result in pull.platforms_sync_all()}
+    assert first["sim-live"].error and not first["sim-live"].skipped
+    asked = len(memory_platform.calls)
+    again = {result.platform: result for result in pull.platforms_sync_all()}
+    assert again["sim-live"].skipped and len(memory_platform.calls) == asked
+    problem = SyncProblem.objects.get(kind="connection", subject="sim-live")
+    assert ".." not in problem.message
+
+    memory_platform.down = False
+    Platform.objects.update(health_checked_at=timezone.now() - pull.DOWN_RETRY)
+    later = {result.platform: result for result in pull.platforms_sync_all()}
+    assert not later["sim-live"].error and not later["sim-live"].skipped
+    assert Platform.objects.get(code="sim-live").health == Platform.Health.OK

@@ -208,6 +208,20 @@ def _offset_from(answer: Any) -> int | None:
     return round((server_now - time.time()) / quarter) * quarter
 
 
+def _reason(error: requests.RequestException) -> str:
+    """Why a request did not reach the server, in words staff can act on (not an exception class)."""
+    text = str(error)
+    if isinstance(error, requests.exceptions.SSLError):
+        return "the TLS handshake failed (is the server's certificate valid for this address?)"
+    if isinstance(error, requests.ConnectionError):
+        if "Name or service not known" in text or "NameResolution" in text or "getaddrinfo" in text:
+            return "its name does not resolve (check the address)"
+        if "Connection refused" in text:
+            return "the connection was refused (is the Web API enabled on that port?)"
+        return "no connection could be made"
+    return "the request failed"
+
+
 class Mt5Connector:
     """The Connector interface over an MT5 server's Web API (see the module docstring)."""
 
@@ -263,7 +277,7 @@ class Mt5Connector:
         except requests.Timeout:
             raise PlatformUnavailable(f"MT5 server {self.host} did not answer in time ({path}).") from None
         except requests.RequestException as error:
-            raise PlatformUnavailable(f"MT5 server {self.host} is unreachable: {type(error).__name__}.") from None
+            raise PlatformUnavailable(f"MT5 server {self.host} is unreachable: {_reason(error)}") from None
         session.last_used = time.monotonic()
         if response.status_code in (401, 403):
             raise _SessionGone(f"HTTP {response.status_code}")

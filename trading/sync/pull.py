@@ -41,6 +41,8 @@ OVERLAP = timedelta(minutes=2)
 # window, MAX_WINDOWS per run, and the beat's next runs take the rest.
 WINDOW = timedelta(days=1)
 MAX_WINDOWS = 7
+# A platform that did not answer is pulled again by beat after this long (not every 5 s).
+DOWN_RETRY = timedelta(seconds=60)
 Kind = SyncProblem.Kind
 
 
@@ -71,7 +73,7 @@ def platform_lock(platform: Platform) -> Iterator[bool]:
 
 
 def _unreachable(platform: Platform, error: Exception) -> str:
-    message = getattr(error, "message", "") or str(error)
+    message = (getattr(error, "message", "") or str(error)).rstrip(".")
     health_set(platform, Platform.Health.ERROR, message)
     problem_raise(
         platform,
@@ -123,10 +125,23 @@ def _sync(platform: Platform, now: datetime) -> SyncResult:
     return SyncResult(platform.code, inserted, duplicates, stored, cursor)
 
 
+def _resting(platform: Platform, now: datetime) -> bool:
+    """A platform that failed is asked again after DOWN_RETRY, not every 5 s ("Sync now" still asks)."""
+    return (
+        platform.health == Platform.Health.ERROR
+        and platform.health_checked_at is not None
+        and now - platform.health_checked_at < DOWN_RETRY
+    )
+
+
 def platforms_sync_all() -> list[SyncResult]:
     """Every active platform of the current tenant, one after the other; one failing stops none."""
     results = []
+    now = timezone.now()
     for platform in Platform.objects.filter(is_active=True).order_by("pk"):
+        if _resting(platform, now):
+            results.append(SyncResult(platform.code, skipped=True))
+            continue
         try:
             results.append(platform_sync(platform))
         except Exception:
