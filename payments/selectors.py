@@ -72,7 +72,7 @@ def client_statement(
     """The client's wallet lines, newest first, with their transactions; filters are optional."""
     lines = LedgerLine.objects.filter(
         account__client=client, account__kind=LedgerAccount.Kind.CLIENT_WALLET
-    ).select_related("transaction", "account")
+    ).select_related("transaction", "account", "transaction__reversed_by")
     if currency:
         lines = lines.filter(currency=currency)
     if kind:

@@ -153,6 +153,8 @@ def test_a_refusal_reads_plainly_on_the_clients_statement_and_fully_for_staff(
     html = tenant_web_client(alpha, carl).get("/portal/funds/").content.decode()
     assert description in html
     assert refusal.message not in html and "Reversal of" not in html and "trading_transfer:" not in html
+    # The line it undid says so, next to the completed transfer it would otherwise look like.
+    assert html.count(">Reversed</span>") == 1
 
 
 def test_other_reversals_keep_their_description(client):
