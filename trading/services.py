@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, Max
+from django.db.models import BigIntegerField, Max, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -263,18 +264,29 @@ def account_status_set(account: TradingAccount, *, enabled: bool, actor, reason:
     return _account_change(account, actor=actor, action=action, note=note, status=status)
 
 
-def account_state_store(account: TradingAccount, state: AccountState) -> None:
-    """Record the platform's figures for the account (balance, equity, margin...) as of now."""
-    TradingAccount.objects.filter(pk=account.pk).update(
-        balance=state.balance,
-        credit=state.credit,
-        equity=state.equity,
-        margin=state.margin,
-        margin_free=state.margin_free,
-        margin_level=state.margin_level,
-        state_at=timezone.now(),
+def account_state_store(account: TradingAccount, state: AccountState, *, at: datetime | None = None) -> bool:
+    """Record the platform's figures for the account (balance, equity, margin...) as of `at` (default now).
+
+    Figures older than those already stored are ignored (a replayed push, a slow pull), in the same
+    UPDATE, so concurrent writers of one account cannot interleave; returns whether they were stored.
+    """
+    at = at or timezone.now()
+    newer = Q(state_at__isnull=True) | Q(state_at__lt=at + timedelta(seconds=1))  # the same second counts
+    stored = bool(
+        TradingAccount.objects.filter(pk=account.pk)
+        .filter(newer)
+        .update(
+            balance=state.balance,
+            credit=state.credit,
+            equity=state.equity,
+            margin=state.margin,
+            margin_free=state.margin_free,
+            margin_level=state.margin_level,
+            state_at=at,
+        )
     )
     account.refresh_from_db(fields=["balance", "credit", "equity", "margin", "margin_free", "margin_level", "state_at"])
+    return stored
 
 
 def account_state_refresh(account: TradingAccount) -> TradingAccount:

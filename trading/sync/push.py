@@ -44,17 +44,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import DatabaseError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from payments.adapters.base import SignatureError
 from payments.adapters.signatures import stripe_verify, timestamp_check
 from trading.connectors.base import AccountState, DealData, PositionData
 from trading.models import Platform, SyncProblem, TradingAccount
+from trading.services import account_state_store
 from trading.sync.ingest import deals_ingest, decimal_check, positions_store
 from trading.sync.problems import problems_raise
 
@@ -186,29 +186,6 @@ def push_receive(*, platform_code: str, signature: str, body: bytes) -> PushAnsw
     return _apply(platform, payload["events"], signed)
 
 
-def _state_store(account: TradingAccount, state: AccountState, at: datetime) -> bool:
-    """Store the state as of `at` unless the account already has a newer one; in its own savepoint.
-
-    What trading.services.account_state_store writes, with `at` (the body's signed time) as state_at
-    and a guard in the same UPDATE, so concurrent pushes of one account cannot interleave either.
-    """
-    newer = Q(state_at__isnull=True) | Q(state_at__lt=at + timedelta(seconds=1))  # the same second counts
-    with transaction.atomic():
-        return bool(
-            TradingAccount.objects.filter(pk=account.pk)
-            .filter(newer)
-            .update(
-                balance=state.balance,
-                credit=state.credit,
-                equity=state.equity,
-                margin=state.margin,
-                margin_free=state.margin_free,
-                margin_level=state.margin_level,
-                state_at=at,
-            )
-        )
-
-
 def _apply(platform: Platform, events: list, signed: int) -> PushAnswer:
     problems: list[tuple[str, str, str]] = []
     deals, positions, states = [], [], []
@@ -257,7 +234,8 @@ def _apply(platform: Platform, events: list, signed: int) -> PushAnswer:
                     )
                     continue
                 try:
-                    applied = _state_store(account, state, at)
+                    with transaction.atomic():  # its own savepoint: a bad value skips this event only
+                        applied = account_state_store(account, state, at=at)
                 except DatabaseError as error:  # a value the checks let through: this event only
                     problems.append(
                         (Kind.MALFORMED, f"account {state.login}", f"Account event skipped: {str(error)[:200]}.")
