@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from brokerage.csv_export import csv_download, csv_safe
 from brokerage.errors import ApplicationError
 from brokerage.money import quantize
 from brokerage.permissions import capability_required
@@ -79,42 +78,25 @@ def portal_funds(request):
     return render(request, "payments/wallets/portal_funds.html", context)
 
 
-def _csv_safe(text: str) -> str:
-    """Text a spreadsheet will not run as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @capability_required("portal_access")
 def portal_statement_csv(request):
     client = selectors.client_of(request.user)
     if client is None:
         raise Http404
     _, _, lines = _statement(request, client)
-    writer = csv.writer(_Echo())
-
-    def rows():
-        yield writer.writerow(["posted_at", "type", "description", "currency", "amount", "balance_after"])
-        for line in lines.iterator(chunk_size=500):
-            txn = line.transaction
-            yield writer.writerow(
-                [
-                    txn.posted_at.isoformat(),
-                    txn.get_kind_display(),
-                    _csv_safe(txn.description),
-                    line.currency,
-                    f"{line.amount:f}",
-                    f"{line.balance_after:f}",
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="statement-{timezone.localdate():%Y-%m-%d}.csv"'
-    return response
+    rows = (
+        [
+            line.transaction.posted_at.isoformat(),
+            line.transaction.get_kind_display(),
+            csv_safe(line.transaction.description),
+            line.currency,
+            f"{line.amount:f}",
+            f"{line.balance_after:f}",
+        ]
+        for line in lines.iterator(chunk_size=500)
+    )
+    header = ["posted_at", "type", "description", "currency", "amount", "balance_after"]
+    return csv_download("statement", header, rows)
 
 
 def _convert_context(client):

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 from decimal import Decimal
 
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from brokerage.csv_export import csv_download, csv_safe
 from brokerage.money import CurrencyError, quantize
 from brokerage.permissions import capability_required
 from crm.models import Client
 from trading import selectors
+from trading.display import lots, plain
 from trading.ops.forms import DealFilterForm, PeriodForm, PositionFilterForm
 from trading.ops.paging import keyset_page
 
@@ -57,16 +57,6 @@ def _deals_url() -> str:
     return reverse("ops:trading_deals")
 
 
-def _csv_safe(text: str) -> str:
-    """Text a spreadsheet will not run as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 CSV_COLUMNS = [
     "platform",
     "ticket",
@@ -87,21 +77,11 @@ CSV_COLUMNS = [
     "position_id",
     "order",
 ]
-LOTS = Decimal("0.01")
 
 
-def _plain(value: Decimal) -> str:
-    """1.0850000000 -> "1.085", 0E-10 -> "0": for figures without a symbol or currency to round by."""
-    return f"{value.normalize():f}" if value else "0"
-
-
-def _lots(volume: Decimal) -> str:
-    """Lots with two decimals, more only when the volume has them (0.001 lots)."""
-    return f"{volume.quantize(LOTS):f}" if volume == volume.quantize(LOTS) else _plain(volume)
-
-
-def _price(price: Decimal, digits: int | None) -> str:
-    return f"{price.quantize(Decimal(1).scaleb(-digits)):f}" if digits is not None else _plain(price)
+def _price(value: Decimal, digits: int | None) -> str:
+    """With the instrument's digits; an unknown instrument's price as reported, without padding."""
+    return f"{value.quantize(Decimal(1).scaleb(-digits)):f}" if digits is not None else plain(value, 0)
 
 
 def _money(amount: Decimal, currency: str | None) -> str:
@@ -110,7 +90,7 @@ def _money(amount: Decimal, currency: str | None) -> str:
             return f"{quantize(amount, currency):f}"
         except CurrencyError:
             pass
-    return _plain(amount)
+    return plain(amount, 0)
 
 
 @capability_required("trading_view")
@@ -142,36 +122,30 @@ def deal_csv(request):
         )
         .iterator(chunk_size=2000)
     )
-    writer = csv.writer(_Echo())
 
     def lines():
-        yield writer.writerow(CSV_COLUMNS)
         for row in rows:
             (platform, ticket, login, time, symbol, action, entry, volume, price, digits, currency, *amounts) = row[:15]
             comment, booking, position, order = row[15:]
-            yield writer.writerow(
-                [
-                    platform,
-                    ticket,
-                    _csv_safe(login),
-                    time.isoformat(),
-                    _csv_safe(symbol),
-                    action,
-                    entry,
-                    _lots(volume),
-                    _price(price, digits),
-                    currency or "",
-                    *(_money(amount, currency) for amount in amounts),
-                    _csv_safe(comment),
-                    booking,
-                    "" if position is None else position,
-                    "" if order is None else order,
-                ]
-            )
+            yield [
+                platform,
+                ticket,
+                csv_safe(login),
+                time.isoformat(),
+                csv_safe(symbol),
+                action,
+                entry,
+                lots(volume),
+                _price(price, digits),
+                currency or "",
+                *(_money(amount, currency) for amount in amounts),
+                csv_safe(comment),
+                booking,
+                "" if position is None else position,
+                "" if order is None else order,
+            ]
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="deals-{timezone.localdate():%Y-%m-%d}.csv"'
-    return response
+    return csv_download("deals", CSV_COLUMNS, lines())
 
 
 @capability_required("trading_view")

@@ -6,7 +6,6 @@ Every page starts from the signed-in client; a login that is not theirs is a 404
 
 from __future__ import annotations
 
-import csv
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -14,13 +13,14 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
+from brokerage.csv_export import csv_download, csv_safe
 from brokerage.errors import ApplicationError
 from brokerage.money import minor_units, quantize
 from brokerage.permissions import capability_required
@@ -29,9 +29,10 @@ from payments.models import TradingTransfer
 from payments.trading_gateway import PlatformUnavailable, TradingGatewayError
 from payments.wallets.trading import transfer_from_trading, transfer_refusal_text, transfer_to_trading
 from trading import services
+from trading.display import lots, plain, price
 from trading.models import Platform, Symbol, TradingAccount, TradingPolicy
 from trading.portal import selectors
-from trading.portal.display import deal_rows, lots, plain, position_rows, price
+from trading.portal.display import deal_rows, position_rows
 from trading.portal.forms import AccountOpenForm, HistoryFilterForm, TransferForm
 
 HISTORY_PAGE_SIZE = 50
@@ -408,16 +409,6 @@ def history(request):
     return render(request, "trading/portal/history.html", context, status=200 if deals is not None else 400)
 
 
-def _csv_safe(text: str) -> str:
-    """Text a spreadsheet will not run as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 CSV_HEADER = [
     "time",
     "account",
@@ -448,35 +439,29 @@ def history_csv(request):
     if deals is None:
         problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
         return HttpResponse(f"Fix the filters first ({problems}).", status=400, content_type="text/plain")
-    writer = csv.writer(_Echo())
 
     def rows():
-        yield writer.writerow(CSV_HEADER)
         # Deals whose symbol the sync could not link still get the digits of the instrument of that name.
         by_name = {symbol.name: symbol for symbol in Symbol.objects.all()}
         for deal in deals.iterator(chunk_size=1000):
             places = minor_units(deal.account.currency)
-            yield writer.writerow(
-                [
-                    timezone.localtime(deal.time).isoformat(),
-                    deal.login,
-                    "demo" if deal.account.is_demo else "live",
-                    deal.ticket,
-                    deal.action,
-                    deal.entry if deal.action in selectors.TRADE_ACTIONS else "",
-                    _csv_safe(deal.symbol_name),
-                    lots(deal.volume),
-                    price(deal.price, deal.symbol or by_name.get(deal.symbol_name)),
-                    plain(deal.profit, places),
-                    plain(deal.commission, places),
-                    plain(deal.swap, places),
-                    plain(deal.fee, places),
-                    deal.account.currency,
-                    _csv_safe(deal.description),
-                    _csv_safe(deal.comment),
-                ]
-            )
+            yield [
+                timezone.localtime(deal.time).isoformat(),
+                deal.login,
+                "demo" if deal.account.is_demo else "live",
+                deal.ticket,
+                deal.action,
+                deal.entry if deal.action in selectors.TRADE_ACTIONS else "",
+                csv_safe(deal.symbol_name),
+                lots(deal.volume),
+                price(deal.price, deal.symbol or by_name.get(deal.symbol_name)),
+                plain(deal.profit, places),
+                plain(deal.commission, places),
+                plain(deal.swap, places),
+                plain(deal.fee, places),
+                deal.account.currency,
+                csv_safe(deal.description),
+                csv_safe(deal.comment),
+            ]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="trading-history-{timezone.localdate():%Y-%m-%d}.csv"'
-    return response
+    return csv_download("trading-history", CSV_HEADER, rows())
