@@ -8,8 +8,8 @@ from types import SimpleNamespace
 from hypothesis import given
 from hypothesis import strategies as st
 
+from trading.display import lots, plain, price
 from trading.models import Deal
-from trading.portal.display import lots, plain, price
 
 amounts = st.decimals(min_value=D("-1e12"), max_value=D("1e12"), places=8, allow_nan=False, allow_infinity=False)
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from brokerage.money import FIAT_CURRENCIES
 from trading.forms import DayField
 from trading.models import Deal, Platform, Position, Symbol, TradingAccount, TradingPolicy
-from trading.ops.services import ALIAS_RULE, MAX_LEVERAGE, REASON_MAX
+from trading.ops.services import ALIAS_RULE, MAX_LEVERAGE, REASON_MAX, SYMBOL_FIELDS
 
 
 def _any(label: str, choices) -> list[tuple[str, str]]:
@@ -211,24 +211,7 @@ class PlatformForm(forms.ModelForm):
 class SymbolForm(forms.ModelForm):
     class Meta:
         model = Symbol
-        fields = [
-            "description",
-            "calc_mode",
-            "contract_size",
-            "digits",
-            "tick_size",
-            "tick_value",
-            "base_currency",
-            "profit_currency",
-            "margin_currency",
-            "margin_rate",
-            "initial_margin",
-            "swap_mode",
-            "swap_long",
-            "swap_short",
-            "triple_swap_day",
-            "is_active",
-        ]
+        fields = SYMBOL_FIELDS
         labels = {
             "calc_mode": "Calculation mode",
             "tick_value": "Tick value (1 lot, profit currency)",
