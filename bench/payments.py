@@ -18,7 +18,6 @@ inline (eager), which the deposit figures then include.
 from __future__ import annotations
 
 import io
-import logging
 import os
 import random
 import statistics
@@ -39,17 +38,15 @@ django.setup()
 from django.db import connection, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from django_tenants.utils import tenant_context  # noqa: E402
 from psycopg2.extras import execute_values  # noqa: E402
 
-from brokerage.celery import app  # noqa: E402
+from bench.support import bench_tenant, outbox_mode, percentiles  # noqa: E402
 from crm.models import Client  # noqa: E402
 from payments import ledger  # noqa: E402
 from payments.defaults import payment_defaults_ensure  # noqa: E402
 from payments.deposits.services import deposit_confirm, deposit_start  # noqa: E402
 from payments.ledger import Line, Posting  # noqa: E402
 from payments.models import LedgerAccount, PaymentMethod  # noqa: E402
-from tenants.models import Tenant  # noqa: E402
 
 Kind = LedgerAccount.Kind
 POSTINGS = 2000
@@ -59,15 +56,6 @@ BATCH = 5000
 ROUNDS = 3
 SLUG = "benchpay"
 QUEUE = "bench-payments"
-
-
-def percentiles(samples: list[float]) -> str:
-    ordered = sorted(samples)
-
-    def at(share: float) -> float:
-        return ordered[min(len(ordered) - 1, int(len(ordered) * share))] * 1000
-
-    return f"p50 {statistics.median(ordered) * 1000:6.2f}  p95 {at(0.95):6.2f}  p99 {at(0.99):6.2f} ms"
 
 
 def timed(count: int, call) -> list[float]:
@@ -257,38 +245,17 @@ def bench_bulk() -> None:
     print(f"  transactions_post_bulk runs at {ours / raw:.0%} of the raw rate with the trigger (the aim: at least 50%)")
 
 
-def outbox_mode() -> str:
-    """With Redis, events go to a private queue purged at the end; without, they are delivered inline."""
-    if app.conf.task_always_eager:
-        logging.getLogger("kombu").setLevel(logging.ERROR)  # its in-memory broker warns on every connection
-        return "eager delivery (no REDIS_URL)"
-    app.conf.task_default_queue = QUEUE
-    return "sent to Redis"
-
-
 def main(sections: list[str]) -> None:
-    existing = Tenant.objects.filter(slug=SLUG).first()
-    if existing is not None:
-        existing.delete(force_drop=True)
-    tenant = Tenant(schema_name=f"t_{SLUG}", name="Bench payments", slug=SLUG)
-    tenant.save(verbosity=0)
-    try:
-        with tenant_context(tenant):
-            payment_defaults_ensure()
-            print(
-                f"payments benchmark on {os.cpu_count()} cores, PostgreSQL {connection.pg_version // 10000}, "
-                f"outbox events: {outbox_mode()}"
-            )
-            if "single" in sections:
-                bench_single()
-            if "bulk" in sections:
-                bench_bulk()
-    finally:
-        connection.set_schema_to_public()
-        tenant.delete(force_drop=True)
-        if not app.conf.task_always_eager:
-            with app.connection_for_write() as broker:
-                broker.default_channel.queue_purge(QUEUE)
+    with bench_tenant(SLUG, "Bench payments", queue=QUEUE):
+        payment_defaults_ensure()
+        print(
+            f"payments benchmark on {os.cpu_count()} cores, PostgreSQL {connection.pg_version // 10000}, "
+            f"outbox events: {outbox_mode(QUEUE)}"
+        )
+        if "single" in sections:
+            bench_single()
+        if "bulk" in sections:
+            bench_bulk()
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import statistics
 import sys
@@ -43,15 +42,13 @@ django.setup()
 import psycopg2  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client as HttpClient  # noqa: E402
-from django_tenants.utils import tenant_context  # noqa: E402
 
-from brokerage.celery import app  # noqa: E402
+from bench.support import bench_tenant, outbox_mode, percentiles  # noqa: E402
 from crm.models import Client  # noqa: E402
 from payments import ledger  # noqa: E402
 from payments.adapters.signatures import stripe_signature  # noqa: E402
 from payments.ledger import Line  # noqa: E402
 from payments.models import LedgerAccount  # noqa: E402
-from tenants.models import Domain, Tenant  # noqa: E402
 from trading.connectors.base import DealData  # noqa: E402
 from trading.defaults import trading_defaults_ensure  # noqa: E402
 from trading.models import Platform, TradingAccount  # noqa: E402
@@ -66,15 +63,6 @@ CHUNK = 250_000
 SECRET = "bench-push-secret"  # noqa: S105 - a throwaway tenant's value
 SYMBOLS = ["EURUSD", "GBPUSD", "USDJPY", "GOLD", "XAUUSD.m", "US500", "DE40.cash", "BTCUSD", "EURGBP", "AUDUSD.pro"]
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
-
-
-def percentiles(samples: list[float]) -> str:
-    ordered = sorted(samples)
-
-    def at(share: float) -> float:
-        return ordered[min(len(ordered) - 1, int(len(ordered) * share))] * 1000
-
-    return f"p50 {statistics.median(ordered) * 1000:6.2f}  p95 {at(0.95):6.2f}  p99 {at(0.99):6.2f} ms"
 
 
 # Bulk ---------------------------------------------------------------------------------------------------
@@ -290,14 +278,6 @@ def bench_realtime(pushes: int) -> None:
     assert problems == [], problems[:5]
 
 
-def outbox_mode() -> str:
-    if app.conf.task_always_eager:
-        logging.getLogger("kombu").setLevel(logging.ERROR)
-        return "eager delivery (no REDIS_URL)"
-    app.conf.task_default_queue = QUEUE
-    return "sent to Redis"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sections", nargs="*", help="bulk and/or realtime (default: both)")
@@ -309,29 +289,16 @@ def main() -> None:
     if set(sections) - {"bulk", "realtime"}:
         parser.error("sections are bulk and realtime")
 
-    existing = Tenant.objects.filter(slug=SLUG).first()
-    if existing is not None:
-        existing.delete(force_drop=True)
-    tenant = Tenant(schema_name=f"t_{SLUG}", name="Bench trading", slug=SLUG)
-    tenant.save(verbosity=0)
-    Domain.objects.create(domain=HOST, tenant=tenant, is_primary=True)
-    try:
-        with tenant_context(tenant):
-            trading_defaults_ensure()
-            print(
-                f"trading benchmark on {os.cpu_count()} cores, PostgreSQL {connection.pg_version // 10000}, "
-                f"outbox events: {outbox_mode()}"
-            )
-            if "bulk" in sections:
-                bench_bulk(options.deals, options.rounds)
-            if "realtime" in sections:
-                bench_realtime(options.pushes)
-    finally:
-        connection.set_schema_to_public()
-        tenant.delete(force_drop=True)
-        if not app.conf.task_always_eager:
-            with app.connection_for_write() as broker:
-                broker.default_channel.queue_purge(QUEUE)
+    with bench_tenant(SLUG, "Bench trading", queue=QUEUE, domain=HOST):
+        trading_defaults_ensure()
+        print(
+            f"trading benchmark on {os.cpu_count()} cores, PostgreSQL {connection.pg_version // 10000}, "
+            f"outbox events: {outbox_mode(QUEUE)}"
+        )
+        if "bulk" in sections:
+            bench_bulk(options.deals, options.rounds)
+        if "realtime" in sections:
+            bench_realtime(options.pushes)
 
 
 if __name__ == "__main__":
