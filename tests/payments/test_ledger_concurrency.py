@@ -8,46 +8,22 @@ nothing deadlocks, and the books prove themselves afterwards.
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal as D
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django_tenants.utils import tenant_context
 
 from brokerage.errors import ApplicationError
 from payments import ledger
 from payments.ledger import InsufficientFunds, Line, Posting
 from payments.models import Hold, LedgerAccount, LedgerLine, LedgerTransaction
+from tests.concurrency import race
 from tests.factories import ClientFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Kind = LedgerAccount.Kind
 THREADS = 10
-
-
-def race(tenant, work, count: int = THREADS) -> list:
-    """Run `work(index)` in `count` threads released at once; each result or raised exception, by index."""
-    barrier = threading.Barrier(count, timeout=30)
-    results: list = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            with tenant_context(tenant):
-                connection.ensure_connection()
-                barrier.wait()
-                results[index] = work(index)
-        except Exception as error:  # noqa: BLE001 - the test asserts on what each thread got
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def wins(results) -> list:
@@ -85,7 +61,7 @@ def state(alpha, account: LedgerAccount) -> tuple[D, D]:
 
 
 def test_ten_parallel_holds_of_30_on_100_available_exactly_three_succeed(alpha, books):
-    results = race(alpha, lambda i: ledger.hold_place(books["wallet"], D("30.00"), reference=f"wd-{i}"))
+    results = race(alpha, lambda i: ledger.hold_place(books["wallet"], D("30.00"), reference=f"wd-{i}"), count=THREADS)
 
     assert len(wins(results)) == 3
     assert all(isinstance(error, InsufficientFunds) for error in failures(results))
@@ -102,7 +78,7 @@ def test_parallel_debits_of_one_wallet_succeed_only_while_funds_last(alpha, book
             lines=[Line(books["wallet"], D("-15.00")), Line(books["clearing"], D("15.00"))],
         )
 
-    results = race(alpha, debit)
+    results = race(alpha, debit, count=THREADS)
 
     assert len(wins(results)) == 6
     assert all(isinstance(error, InsufficientFunds) for error in failures(results))
@@ -125,7 +101,7 @@ def test_postings_that_lock_two_accounts_in_opposite_order_never_deadlock(alpha,
             )
         return rounds
 
-    results = race(alpha, transfer_back_and_forth)
+    results = race(alpha, transfer_back_and_forth, count=THREADS)
 
     assert failures(results) == []
     assert state(alpha, books["wallet"]) == (D("100.00"), D("0"))
@@ -135,7 +111,7 @@ def test_postings_that_lock_two_accounts_in_opposite_order_never_deadlock(alpha,
 
 
 def test_one_reference_posted_from_many_threads_moves_money_once(alpha, books):
-    results = race(alpha, lambda i: deposit(books, books["wallet"], D("50.00"), "psp-event-1"))
+    results = race(alpha, lambda i: deposit(books, books["wallet"], D("50.00"), "psp-event-1"), count=THREADS)
 
     assert failures(results) == []
     assert len({txn.pk for txn in results}) == 1
@@ -161,7 +137,7 @@ def test_racing_captures_and_releases_of_one_hold_have_exactly_one_winner(alpha,
                 capture=hold,
             )
 
-        results = race(alpha, capture_or_release)
+        results = race(alpha, capture_or_release, count=THREADS)
 
         assert all(isinstance(error, ApplicationError) and error.code == "hold_resolved" for error in failures(results))
         captures = [result for result in wins(results) if isinstance(result, LedgerTransaction)]
@@ -199,7 +175,7 @@ def test_a_wallet_opened_from_many_threads_at_once_is_one_account(alpha):
     with tenant_context(alpha):
         client = ClientFactory()
 
-    results = race(alpha, lambda i: ledger.wallet_for(client, "EUR").pk)
+    results = race(alpha, lambda i: ledger.wallet_for(client, "EUR").pk, count=THREADS)
 
     assert failures(results) == []
     assert len(set(results)) == 1

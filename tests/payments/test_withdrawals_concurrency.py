@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from decimal import Decimal as D
 
 import pytest
-from django.db import connection, connections
 from django_tenants.utils import tenant_context
 
 from brokerage.errors import ApplicationError
@@ -16,32 +13,10 @@ from payments.adapters import registry
 from payments.defaults import payment_defaults_ensure
 from payments.models import Hold, LedgerAccount, LedgerTransaction, MethodCurrency, PaymentMethod, Withdrawal
 from payments.withdrawals import services
+from tests.concurrency import race_each
 from tests.payments.withdrawals_support import BANK, FakePayouts, client_with_kyc, finance, fund
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(alpha, attempts: list[Callable[[], object]]) -> list[object]:
-    """Run every attempt at the same moment in its own thread and connection; results or errors, in order."""
-    barrier = threading.Barrier(len(attempts))
-    results: list[object] = [None] * len(attempts)
-
-    def run(index: int, attempt: Callable[[], object]) -> None:
-        try:
-            connection.set_tenant(alpha)
-            barrier.wait()
-            results[index] = attempt()
-        except Exception as error:  # the error is the result under test
-            results[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, attempt)) for i, attempt in enumerate(attempts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.fixture
@@ -65,7 +40,7 @@ def test_eight_parallel_withdrawals_of_the_same_funds_exactly_three_win(alpha, c
             client=carl, method=cashier, currency="USD", amount=D("30.00"), destination=BANK, actor=carl.user
         )
 
-    results = race(alpha, [attempt] * 8)
+    results = race_each(alpha, [attempt] * 8)
 
     won = [r for r in results if isinstance(r, Withdrawal)]
     refused = [r for r in results if isinstance(r, ApplicationError)]
@@ -89,7 +64,7 @@ def test_two_approvers_clicking_at_once_send_the_payout_once(alpha, cashier):
             client=carl, method=cashier, currency="USD", amount=D("250.00"), destination=BANK, actor=carl.user
         )
 
-    results = race(
+    results = race_each(
         alpha,
         [
             lambda: services.withdrawal_approve(withdrawal=withdrawal, actor=fiona),
@@ -120,7 +95,7 @@ def test_two_paid_reports_at_once_post_once(alpha, cashier):
     def settle():
         return services.withdrawal_payout_settled(withdrawal, paid=True, actor_label="psp:fake_payouts")
 
-    results = race(alpha, [settle] * 4)
+    results = race_each(alpha, [settle] * 4)
 
     assert all(isinstance(r, Withdrawal) for r in results), results
     with tenant_context(alpha):

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from decimal import Decimal as D
 
 import pytest
-from django.db import connection, connections
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from tests import factories
+from tests.concurrency import race_each
 from trading import services
 from trading.connectors.base import NotEnoughMargin, TradingGatewayError
 from trading.defaults import trading_defaults_ensure
@@ -19,29 +17,6 @@ from trading.models import Deal, Quote, SimAccount, SimDeal, SimPosition, Symbol
 from trading.simulator import engine
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(tenant, attempts: list[Callable[[], object]]) -> list[object]:
-    """Run every attempt at the same moment in its own thread and connection; results or errors, in order."""
-    barrier = threading.Barrier(len(attempts))
-    results: list[object] = [None] * len(attempts)
-
-    def run(index: int, attempt: Callable[[], object]) -> None:
-        try:
-            connection.set_tenant(tenant)
-            barrier.wait()
-            results[index] = attempt()
-        except Exception as error:  # the error is the result under test
-            results[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, attempt)) for i, attempt in enumerate(attempts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.fixture
@@ -62,7 +37,7 @@ def test_two_orders_racing_for_the_margin_of_one_fill_exactly_once(alpha, funded
     def order():
         return engine.order_market(funded.platform, funded.login, "EURUSD", "buy", D(1))
 
-    results = race(alpha, [order, order])
+    results = race_each(alpha, [order, order])
 
     filled = [result for result in results if isinstance(result, SimDeal)]
     refused = [result for result in results if isinstance(result, NotEnoughMargin)]
@@ -88,7 +63,7 @@ def test_two_closes_of_one_position_book_one_out_deal(alpha, funded):
     def close():
         return engine.position_close(funded.platform, opened.position_id)
 
-    results = race(alpha, [close, close])
+    results = race_each(alpha, [close, close])
 
     closed = [result for result in results if isinstance(result, SimDeal)]
     refused = [result for result in results if isinstance(result, TradingGatewayError)]
@@ -107,7 +82,7 @@ def test_a_withdrawal_racing_an_order_never_leaves_negative_free_margin(alpha, f
     def withdraw():
         return engine.balance_operation(funded.platform, funded.login, D("-1000"), comment="bo-race", check_margin=True)
 
-    results = race(alpha, [order, withdraw])
+    results = race_each(alpha, [order, withdraw])
 
     assert sum(isinstance(result, NotEnoughMargin) for result in results) == 1, results
     with tenant_context(alpha):

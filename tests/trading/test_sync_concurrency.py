@@ -14,6 +14,7 @@ from django_tenants.utils import tenant_context
 
 from payments import ledger
 from payments.models import LedgerTransaction
+from tests.concurrency import race
 from tests.trading.support import deal
 from tests.trading.test_sync_support import account_funded, live, trading_funds, trading_results
 from trading.connectors.base import PositionData
@@ -22,29 +23,6 @@ from trading.sync.ingest import deals_ingest, positions_store
 
 pytestmark = pytest.mark.django_db(transaction=True)
 THREADS = 4
-
-
-def race(tenant, work, count: int = THREADS) -> list:
-    barrier = threading.Barrier(count, timeout=30)
-    results: list = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            with tenant_context(tenant):
-                connection.ensure_connection()
-                barrier.wait()
-                results[index] = work(index)
-        except Exception as error:  # noqa: BLE001 - asserted on below
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_overlapping_batches_at_once_store_and_book_each_deal_exactly_once(memory_platform, carl, alpha):
@@ -68,7 +46,7 @@ def test_overlapping_batches_at_once_store_and_book_each_deal_exactly_once(memor
         draw.shuffle(batch)
         batches.append(batch)
     batches[0] += deals[160:180]
-    results = race(alpha, lambda index: deals_ingest(live(), batches[index]))
+    results = race(alpha, lambda index: deals_ingest(live(), batches[index]), count=THREADS)
 
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sum(r.inserted for r in results) == 200
