@@ -198,3 +198,11 @@ def test_the_command_reports_file_rows_left_to_the_live_sync(account, tmp_path, 
     assert "1 deal(s) loaded, 0 already stored" in out.getvalue()
     assert "1 deal(s) left to the live sync" in out.getvalue()
     assert list(Deal.objects.values_list("ticket", flat=True)) == [81234]
+
+
+def test_a_long_load_reports_its_running_totals_after_every_committed_chunk(account):
+    seen = []
+    result = deals_bulk_load(
+        live(), history(account.login, range(1, 6)), chunk_size=2, progress=lambda so_far: seen.append(so_far.rows)
+    )
+    assert seen == [2, 4, 5] and result.inserted == 5

@@ -28,7 +28,7 @@ import io
 import itertools
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -124,6 +124,16 @@ class BulkResult:
     def rows(self) -> int:
         return self.inserted + self.duplicates + self.malformed + self.clipped
 
+    def add(self, other: BulkResult) -> None:
+        """Count another load (a chunk, a day) into this one."""
+        self.inserted += other.inserted
+        self.duplicates += other.duplicates
+        self.malformed += other.malformed
+        self.clipped += other.clipped
+        self.unknown_symbols.update(other.unknown_symbols)
+        self.unknown_logins.update(other.unknown_logins)
+        self.wrong_platform.update(other.wrong_platform)
+
 
 def backfill_end(platform: Platform) -> datetime:
     """Where history ends and the live sync's deals begin: its cursor minus the overlap it re-reads.
@@ -169,8 +179,16 @@ def _chunks(rows: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
-def deals_bulk_load(platform: Platform, rows: Iterable, *, chunk_size: int = CHUNK) -> BulkResult:
-    """Load historical deals (DealData or mappings with COLUMNS as keys); see the module docstring."""
+def deals_bulk_load(
+    platform: Platform,
+    rows: Iterable,
+    *,
+    chunk_size: int = CHUNK,
+    progress: Callable[[BulkResult], None] | None = None,
+) -> BulkResult:
+    """Load historical deals (DealData or mappings with COLUMNS as keys); see the module docstring.
+
+    `progress` is called with the running totals after each chunk (each is committed on its own)."""
     result = BulkResult()
     params = {
         "end": backfill_end(platform),
@@ -214,13 +232,19 @@ def deals_bulk_load(platform: Platform, rows: Iterable, *, chunk_size: int = CHU
                 f"in; fix the row and run the load again (deals already loaded are skipped).",
                 code="bulk_bad_value",
             ) from error
-        result.inserted += inserted
-        result.malformed += staged - valid
-        result.clipped += clipped
-        result.duplicates += valid - clipped - inserted
-        result.unknown_symbols.update(symbols)
-        result.unknown_logins.update(unknown)
-        result.wrong_platform.update(wrong)
+        result.add(
+            BulkResult(
+                inserted=inserted,
+                duplicates=valid - clipped - inserted,
+                malformed=staged - valid,
+                clipped=clipped,
+                unknown_symbols=symbols,
+                unknown_logins=unknown,
+                wrong_platform=wrong,
+            )
+        )
+        if progress is not None:
+            progress(result)
     return result
 
 

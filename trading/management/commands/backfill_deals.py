@@ -87,7 +87,7 @@ class Command(BaseCommand):
             if missing:
                 raise CommandError(f"{path} has no column(s) {', '.join(sorted(missing))} in its header row.")
             rows = ({column: (row.get(column) or None) for column in COLUMNS} for row in reader)
-            return deals_bulk_load(platform, rows)
+            return deals_bulk_load(platform, rows, progress=self._progress)
 
     def _from_platform(self, platform: Platform, start: str, end: str | None) -> BulkResult:
         begin = _day(start)
@@ -120,15 +120,12 @@ class Command(BaseCommand):
                 ) from None
             part = deals_bulk_load(platform, deals)
             self.stdout.write(f"{day:%Y-%m-%d}: {part.inserted} new, {part.duplicates} already stored")
-            total.inserted += part.inserted
-            total.duplicates += part.duplicates
-            total.malformed += part.malformed
-            total.clipped += part.clipped
-            total.unknown_symbols.update(part.unknown_symbols)
-            total.unknown_logins.update(part.unknown_logins)
-            total.wrong_platform.update(part.wrong_platform)
+            total.add(part)
             day = until
         return total
+
+    def _progress(self, so_far: BulkResult) -> None:
+        self.stdout.write(f"{so_far.rows:,} rows read: {so_far.inserted:,} new, {so_far.duplicates:,} already stored")
 
     def _summary(self, result: BulkResult) -> None:
         self.stdout.write(
