@@ -9,23 +9,12 @@ class BrokerageConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         post_migrate.connect(_roles_sync_after_migrate, dispatch_uid="brokerage.roles_sync")
-        from brokerage import navigation
-        from brokerage.dashboard import Card, register_card
-        from brokerage.selectors import staff_list
+        from brokerage import cards, navigation  # noqa: F401 - cards register on import
 
         navigation.register_ops(
             navigation.NavItem("Dashboard", "ops:dashboard", "ops_access", order=0),
             navigation.NavItem("Staff", "ops:staff_list", "staff_manage", order=90),
             navigation.NavItem("Audit trail", "ops:audit_list", "audit_view", order=95),
-        )
-        register_card(
-            Card(
-                "Active staff",
-                "staff_manage",
-                lambda: staff_list().filter(is_active=True).count(),
-                "ops:staff_list",
-                90,
-            )
         )
 
 

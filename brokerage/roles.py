@@ -44,7 +44,9 @@ CAPABILITIES: dict[str, str] = {
     "settings_manage": "Change tenant settings and branding",
     "audit_view": "Read the audit trail",
     "crm_view_client": "See client records",
-    "crm_change_client": "Edit client records",
+    "crm_change_client": "Edit client records, log notes and calls, send emails, work tasks",
+    "crm_view_all_clients": "See every client, not only those assigned to you or your desk",
+    "crm_manage": "Manage desks, assignment rules, lead imports, email templates; reassign clients",
     "kyc_review": "Review KYC documents and decide",
     "payments_view": "See deposits, withdrawals and wallets",
     "payments_approve": "Approve or reject withdrawals",
@@ -70,6 +72,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "ops_access",
             "crm_view_client",
             "crm_change_client",
+            "crm_view_all_clients",
+            "crm_manage",
             "kyc_review",
             "payments_view",
             "trading_view",
@@ -82,6 +86,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "ops_access",
             "audit_view",
             "crm_view_client",
+            "crm_view_all_clients",
             "kyc_review",
             "payments_view",
             "trading_view",
@@ -95,6 +100,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
         {
             "ops_access",
             "crm_view_client",
+            "crm_view_all_clients",
             "payments_view",
             "payments_approve",
             "payments_manage",
@@ -103,10 +109,20 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
         }
     ),
     Role.DEALING: frozenset(
-        {"ops_access", "crm_view_client", "trading_view", "trading_manage", "risk_view", "reporting_view"}
+        {
+            "ops_access",
+            "crm_view_client",
+            "crm_view_all_clients",
+            "trading_view",
+            "trading_manage",
+            "risk_view",
+            "reporting_view",
+        }
     ),
     Role.SALES: frozenset({"ops_access", "crm_view_client", "crm_change_client", "partners_view"}),
-    Role.SUPPORT: frozenset({"ops_access", "crm_view_client", "crm_change_client", "kyc_review"}),
+    Role.SUPPORT: frozenset(
+        {"ops_access", "crm_view_client", "crm_change_client", "crm_view_all_clients", "kyc_review"}
+    ),
     Role.CLIENT: frozenset({"portal_access"}),
     Role.PARTNER: frozenset({"partner_portal_access"}),
 }

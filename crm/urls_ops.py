@@ -1,5 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
-from crm import views
-
-urlpatterns = [path("clients/", views.client_list, name="crm_client_list")]
+urlpatterns = [
+    path("", include("crm.urls.clients")),
+    path("", include("crm.urls.comms")),
+    path("", include("crm.urls.leads")),
+    path("", include("crm.urls.sales")),
+    path("", include("crm.urls.segments")),
+]

@@ -1,5 +1,5 @@
 from django.urls import path
 
-from crm import views
+from crm.views import portal as views
 
 urlpatterns = [path("", views.portal_home, name="home")]

@@ -7,32 +7,15 @@ class TradingConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from brokerage.dashboard import Card, register_card
         from brokerage.navigation import NavItem, register_ops, register_portal
         from payments.trading_gateway import gateway_register
-        from trading import gateway, selectors
+
+        # gateway is used below; the rest register dashboard cards, client 360 panels, timeline hooks,
+        # segment criteria and search providers on import.
+        from trading import cards, crm_hooks, gateway, search, segment_criteria  # noqa: F401
 
         register_ops(NavItem("Trading", "ops:trading_home", "trading_view", order=40))
         register_portal(NavItem("Trading", "portal:trading_accounts", "portal_access", order=20))
-        # One query each: the dashboard is everyone's first page.
-        register_card(
-            Card(
-                "Trading volume today (lots)",
-                "trading_view",
-                selectors.volume_today_lots,
-                "ops:trading_deals_today",
-                40,
-            )
-        )
-        register_card(
-            Card(
-                "Platforms with problems",
-                "trading_view",
-                selectors.platforms_with_problems_count,
-                "ops:trading_home",
-                41,
-            )
-        )
         gateway_register("platforms", gateway.PlatformGateway(), handles=gateway.handles)
         post_migrate.connect(_defaults_after_migrate, sender=self, dispatch_uid="trading.defaults")
 

@@ -1,0 +1,37 @@
+"""Phone numbers in one form (E.164), with clear messages for what cannot be one."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from brokerage.errors import ApplicationError
+
+
+def phone_normalize(text: str, *, country: str = "", field: str = "phone") -> str:
+    """ "+44 7700 900123" or a national "07700 900123" with its country -> "+447700900123"; "" stays "".
+
+    Raises ApplicationError (on `field`) for anything that is not a valid number.
+    """
+    text = (text or "").strip()
+    if not text:
+        return ""
+    region = (country or "").upper() or None
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        hint = "" if text.startswith("+") or region else " Write it with the country code, like +44 7700 900123."
+        raise ApplicationError(
+            "That phone number cannot be read.", fields={field: [f"Not a phone number.{hint}"]}
+        ) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ApplicationError("That phone number is not valid.", fields={field: ["Not a valid phone number."]})
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_display(e164: str) -> str:
+    if not e164:
+        return ""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return e164

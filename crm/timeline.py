@@ -1,0 +1,58 @@
+"""The client timeline: one writer, used by crm itself and by other modules' event handlers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from crm.models import Client, TimelineEvent
+
+
+def timeline_record(
+    *,
+    client_id: int,
+    kind: str,
+    topic: str,
+    title: str,
+    detail: str = "",
+    url: str = "",
+    actor=None,
+    occurred_at: datetime | None = None,
+    source: str = "",
+) -> TimelineEvent | None:
+    """Add one line to a client's timeline; None when `source` was already recorded (a redelivery).
+
+    Also moves the client's `last_activity_at`, which dormancy segments read.
+    """
+    occurred_at = occurred_at or timezone.now()
+    event = TimelineEvent(
+        client_id=client_id,
+        kind=kind,
+        topic=topic,
+        title=title[:200],
+        detail=detail,
+        url=url[:300],
+        actor_label=(getattr(actor, "email", "") or "")[:254],
+        occurred_at=occurred_at,
+        source=source[:120],
+    )
+    try:
+        with transaction.atomic():
+            event.save()
+    except IntegrityError:
+        if source and TimelineEvent.objects.filter(source=event.source).exists():
+            return None
+        raise
+    Client.objects.filter(pk=client_id).exclude(last_activity_at__gte=occurred_at).update(last_activity_at=occurred_at)
+    return event
+
+
+def timeline_for(client: Client, *, kinds: list[str] | None = None, search: str = ""):
+    events = client.timeline.all()
+    if kinds:
+        events = events.filter(kind__in=kinds)
+    if search:
+        events = events.filter(title__icontains=search) | events.filter(detail__icontains=search)
+    return events.order_by("-occurred_at", "-id")

@@ -1,0 +1,1 @@
+"""Ops pages; see crm/urls."""
