@@ -24,7 +24,8 @@ def timeline_record(
 ) -> TimelineEvent | None:
     """Add one line to a client's timeline; None when `source` was already recorded (a redelivery).
 
-    Also moves the client's `last_activity_at`, which dormancy segments read.
+    A line not written by staff (the client's own action, or a module's event) also moves the
+    client's `last_activity_at`, which dormancy reads: a note by an agent does not keep a client active.
     """
     occurred_at = occurred_at or timezone.now()
     event = TimelineEvent(

@@ -147,6 +147,13 @@ class Client(models.Model):
             models.Index(fields=["retention_agent", "-created_at"], name="crm_client_retention_agent"),
             models.Index(fields=["status", "-created_at"], name="crm_client_status_created"),
             models.Index(fields=["first_deposit_at"], name="crm_client_ftd"),
+            models.Index(fields=["last_name", "first_name", "id"], name="crm_client_name"),
+            # The review queue and the dashboard count clients waiting for KYC, a small share of all.
+            models.Index(
+                fields=["kyc_status_changed_at"],
+                condition=Q(kyc_status="pending"),
+                name="crm_client_kyc_pending",
+            ),
             GinIndex(fields=["search_text"], opclasses=["gin_trgm_ops"], name="crm_client_search_trgm"),
             GinIndex(fields=["tags"], name="crm_client_tags"),
         ]
