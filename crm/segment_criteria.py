@@ -7,7 +7,7 @@ editor can draw a form and the API can validate JSON with the same rules.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -15,14 +15,21 @@ from django.db.models import Q
 
 from brokerage.errors import ApplicationError
 
+Choices = tuple[tuple[str, str], ...] | Callable[[], Iterable[tuple[str, str]]]
+
 
 @dataclass(frozen=True)
 class Param:
     name: str
     label: str
     kind: str = "int"  # int | decimal | text | choice | multichoice
-    choices: tuple[tuple[str, str], ...] = ()
+    # A tuple, or a callable read when the editor draws or validates (staff, currencies of the tenant).
+    choices: Choices = ()
     minimum: int = 0
+    maximum: int = 36_500  # days in a century: keeps datetime arithmetic in range
+
+    def options(self) -> list[tuple[str, str]]:
+        return list(self.choices() if callable(self.choices) else self.choices)
 
 
 @dataclass(frozen=True)
@@ -41,8 +48,20 @@ def register_criterion(criterion: Criterion) -> None:
     _CRITERIA[criterion.key] = criterion
 
 
+def criterion_get(key: str) -> Criterion | None:
+    return _CRITERIA.get(key)
+
+
 def criteria_available() -> list[Criterion]:
     return sorted(_CRITERIA.values(), key=lambda c: (c.group, c.label))
+
+
+def criteria_grouped() -> list[tuple[str, list[Criterion]]]:
+    """For the editor's select: [(group, [criterion, ...]), ...] in group order."""
+    groups: dict[str, list[Criterion]] = {}
+    for criterion in criteria_available():
+        groups.setdefault(criterion.group, []).append(criterion)
+    return list(groups.items())
 
 
 def _clean_value(param: Param, raw):
@@ -54,47 +73,57 @@ def _clean_value(param: Param, raw):
             raise ApplicationError(f"{label}: enter a whole number.") from None
         if value < param.minimum:
             raise ApplicationError(f"{label}: must be at least {param.minimum}.")
+        if value > param.maximum:
+            raise ApplicationError(f"{label}: must be at most {param.maximum:,}.")
         return value
     if param.kind == "decimal":
         try:
-            value = Decimal(str(raw).strip())
+            value = Decimal(str(raw).strip().replace(",", ""))
         except (InvalidOperation, TypeError):
-            raise ApplicationError(f"{label}: enter an amount like 1000 or 250.50.") from None
+            raise ApplicationError(f"{label}: enter a number like 1000 or 250.50.") from None
         if not value.is_finite() or value < 0 or value > Decimal("1e15"):
-            raise ApplicationError(f"{label}: enter an amount between 0 and 1,000,000,000,000,000.")
+            raise ApplicationError(f"{label}: enter a number between 0 and 1,000,000,000,000,000.")
         return value
-    allowed = {value for value, _ in param.choices}
-    if param.kind == "choice":
-        if raw not in allowed:
-            raise ApplicationError(f"{label}: choose one of the listed values.")
-        return raw
-    if param.kind == "multichoice":
+    if param.kind in ("choice", "multichoice"):
+        allowed = {value for value, _ in param.options()}
+        if param.kind == "choice":
+            if raw not in allowed:
+                raise ApplicationError(f"{label}: choose one of the listed values.")
+            return raw
         values = [raw] if isinstance(raw, str) else list(raw or [])
         if not values or any(v not in allowed for v in values):
             raise ApplicationError(f"{label}: choose at least one of the listed values.")
-        return values
-    text = str(raw or "").strip()
+        return sorted(set(values), key=values.index)
+    text = " ".join(str(raw or "").split())
     if not text:
         raise ApplicationError(f"{label}: enter a value.")
     return text[:100]
 
 
 def criteria_clean(criteria) -> list[dict]:
-    """Validate a segment's criteria JSON; returns it normalised (values typed, unknown keys refused)."""
+    """Validate a segment's criteria JSON; returns it normalised (values typed, unknown keys refused).
+
+    Errors name the criterion and its position, and carry `criteria` plus `criteria_<n>` (n from 0)
+    in `fields` so the editor can mark the row."""
     if not isinstance(criteria, list) or not criteria:
         raise ApplicationError("A segment needs at least one criterion.", fields={"criteria": ["Add a criterion."]})
+    if len(criteria) > 20:
+        raise ApplicationError("A segment takes at most 20 criteria.", fields={"criteria": ["Remove some criteria."]})
     cleaned = []
-    for item in criteria:
+    for index, item in enumerate(criteria):
         if not isinstance(item, dict) or item.get("key") not in _CRITERIA:
-            raise ApplicationError("Unknown criterion.", fields={"criteria": [f"Unknown criterion: {item!r:.60}"]})
+            message = f"Criterion {index + 1}: unknown criterion {str(item.get('key') if isinstance(item, dict) else item)[:60]!r}."
+            raise ApplicationError(message, fields={"criteria": [message], f"criteria_{index}": [message]})
         criterion = _CRITERIA[item["key"]]
         raw = item.get("params") or {}
         if not isinstance(raw, dict):
-            raise ApplicationError("Criterion parameters must be an object.", fields={"criteria": [criterion.label]})
+            message = f"Criterion {index + 1} ({criterion_title(criterion)}): parameters must be an object."
+            raise ApplicationError(message, fields={"criteria": [message], f"criteria_{index}": [message]})
         try:
             params = {p.name: _clean_value(p, raw.get(p.name)) for p in criterion.params}
         except ApplicationError as error:
-            raise ApplicationError(error.message, fields={"criteria": [error.message]}) from None
+            message = f"Criterion {index + 1} ({criterion_title(criterion)}): {error.message}"
+            raise ApplicationError(message, fields={"criteria": [message], f"criteria_{index}": [message]}) from None
         cleaned.append(
             {"key": criterion.key, "params": {k: str(v) if isinstance(v, Decimal) else v for k, v in params.items()}}
         )
@@ -102,7 +131,7 @@ def criteria_clean(criteria) -> list[dict]:
 
 
 def criteria_q(criteria: list[dict]) -> Q:
-    """All criteria must hold. Expects criteria that went through `criteria_clean`."""
+    """All criteria must hold. Validates again, so stored JSON that no longer passes raises."""
     query = Q()
     for item in criteria_clean(criteria):
         criterion = _CRITERIA[item["key"]]
@@ -114,14 +143,39 @@ def criteria_q(criteria: list[dict]) -> Q:
     return query
 
 
+_PLACEHOLDERS = {"int": "N", "decimal": "X"}
+
+
+def criterion_title(criterion: Criterion) -> str:
+    """The label with placeholders for its parameters: "Volume above X lots in the last N days"."""
+    try:
+        return criterion.label.format(**{p.name: _PLACEHOLDERS.get(p.kind, "…") for p in criterion.params})
+    except (KeyError, IndexError):
+        return criterion.label
+
+
+def _shown(param: Param, value) -> str:
+    if param.kind in ("choice", "multichoice"):
+        names = dict(param.options())
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(str(names.get(v, v)) for v in values)
+    if param.kind == "decimal":
+        try:
+            return f"{Decimal(value):,f}"
+        except (InvalidOperation, TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
 def criteria_describe(criteria: list[dict]) -> list[str]:
     lines = []
-    for item in criteria:
-        criterion = _CRITERIA.get(item.get("key"))
+    for item in criteria if isinstance(criteria, list) else []:
+        criterion = _CRITERIA.get(item.get("key")) if isinstance(item, dict) else None
         if criterion is None:
-            lines.append(f"(criterion {item.get('key')!r} no longer exists)")
+            lines.append(f"(criterion {item.get('key') if isinstance(item, dict) else item!r} no longer exists)")
             continue
-        values = {k: (", ".join(v) if isinstance(v, list) else v) for k, v in (item.get("params") or {}).items()}
+        given = item.get("params") or {}
+        values = {p.name: _shown(p, given.get(p.name, "?")) for p in criterion.params}
         try:
             lines.append(criterion.label.format(**values))
         except (KeyError, IndexError):
