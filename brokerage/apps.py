@@ -9,12 +9,13 @@ class BrokerageConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         post_migrate.connect(_roles_sync_after_migrate, dispatch_uid="brokerage.roles_sync")
-        from brokerage import cards, navigation  # noqa: F401 - cards register on import
+        from brokerage import cards, jobs, navigation  # noqa: F401 - cards register, jobs connects task_failure
 
         navigation.register_ops(
             navigation.NavItem("Dashboard", "ops:dashboard", "ops_access", order=0),
             navigation.NavItem("Staff", "ops:staff_list", "staff_manage", order=90),
             navigation.NavItem("Audit trail", "ops:audit_list", "audit_view", order=95),
+            navigation.NavItem("Failed jobs", "ops:jobs", "staff_manage", order=96),
         )
 
 

@@ -146,3 +146,31 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.path} [{self.key}]"
+
+
+class FailedJob(models.Model):
+    """A Celery task that ended in failure, written by brokerage.jobs from Celery's task_failure signal.
+
+    Stored in the schema the task ran in (a tenant's, or public for platform tasks); `tenant_schema`
+    says which, for logs and for failures read outside the tenant.
+    """
+
+    task_name = models.CharField(max_length=200)
+    task_id = models.CharField(max_length=64, blank=True)
+    args_summary = models.CharField(max_length=500, blank=True)
+    exception = models.TextField(blank=True)
+    tenant_schema = models.CharField(max_length=63, blank=True)
+    failed_at = models.DateTimeField(db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        "brokerage.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-failed_at", "-id"]
+        indexes = [
+            models.Index(fields=["-failed_at"], name="failedjob_open", condition=models.Q(resolved_at=None)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} failed at {self.failed_at:%Y-%m-%d %H:%M}"

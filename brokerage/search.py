@@ -18,6 +18,8 @@ class SearchHit:
     label: str
     detail: str
     url: str
+    # The query named this one thing (a login, a reference, an email): Enter opens it directly.
+    exact: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,3 +50,10 @@ def search_all(query: str, user, *, limit: int = 8) -> list[tuple[str, list[Sear
             if hits:
                 groups.append((provider.name, hits))
     return groups
+
+
+def search_jump(groups: list[tuple[str, list[SearchHit]]]) -> str:
+    """Where Enter goes: the one exact hit (a login, a reference, an email); "" when there is none or
+    several, and the person chooses from the list."""
+    exact = [hit for _, hits in groups for hit in hits if hit.exact]
+    return exact[0].url if len(exact) == 1 else ""

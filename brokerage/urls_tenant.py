@@ -19,6 +19,8 @@ ops_patterns = [
     path("staff/<int:user_id>/active/", views.staff_set_active, name="staff_set_active"),
     path("audit/", views.audit_list, name="audit_list"),
     path("api-token/", views.api_token, name="api_token"),
+    path("search/", views.search, name="search"),
+    path("jobs/", views.jobs, name="jobs"),
     path("crm/", include("crm.urls_ops")),
     path("kyc/", include("kyc.urls")),
     path("payments/", include("payments.urls_ops")),

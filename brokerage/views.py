@@ -45,9 +45,66 @@ def home(request):
 
 @capability_required("ops_access")
 def dashboard(request):
-    from brokerage.dashboard import cards_for
+    from brokerage.dashboard import cards_for, cards_grouped
 
-    return render(request, "ops/dashboard.html", {"cards": cards_for(request)})
+    cards = cards_for(request)
+    return render(request, "ops/dashboard.html", {"cards": cards, "groups": cards_grouped(cards)})
+
+
+@capability_required("ops_access")
+def search(request):
+    """The global search box: grouped hits; `go=1` (Enter in the box) opens a single exact hit directly.
+    With htmx (typeahead) only the dropdown is rendered."""
+    from brokerage.search import search_all, search_jump
+
+    query = request.GET.get("q", "").strip()[:100]
+    groups = search_all(query, request.user)
+    if request.GET.get("go") and not request.htmx and (target := search_jump(groups)):
+        return redirect(target)
+    context = {"query": query, "groups": groups, "too_short": 0 < len(query) < 2}
+    template = "ops/_search_results.html" if request.htmx else "ops/search.html"
+    return render(request, template, context)
+
+
+@capability_required("staff_manage")
+def jobs(request):
+    """Failed background work: task failures to mark resolved, given-up events to send again."""
+    from brokerage import jobs as job_services
+    from brokerage.models import FailedJob, OutboxEvent
+
+    if request.method == "POST":
+        try:
+            if "resolve" in request.POST:
+                job = get_object_or_404(FailedJob, pk=_int_or_404(request.POST["resolve"]))
+                job_services.failed_job_resolve(actor=request.user, job=job)
+                messages.success(request, f"{job.task_name}: marked resolved.")
+            elif "retry" in request.POST:
+                event = get_object_or_404(OutboxEvent, pk=_int_or_404(request.POST["retry"]))
+                job_services.outbox_event_retry(actor=request.user, event=event)
+                messages.success(request, f"Event {event} sent again.")
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        return redirect("ops:jobs")
+    show_resolved = request.GET.get("show") == "resolved"
+    page = Paginator(job_services.failed_jobs(resolved=show_resolved), 25).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "show_resolved": show_resolved,
+        "query": "show=resolved" if show_resolved else "",
+        "events": job_services.outbox_gave_up()[:100],
+        "counts": job_services.failed_counts(),
+        "max_attempts": job_services.MAX_DISPATCH_ATTEMPTS,
+    }
+    return render(request, "ops/jobs.html", context)
+
+
+def _int_or_404(text: str) -> int:
+    from django.http import Http404
+
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        raise Http404("Not found") from None
 
 
 class StaffInviteForm(forms.Form):
