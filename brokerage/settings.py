@@ -210,6 +210,12 @@ CELERY_BEAT_SCHEDULE = {
     "trading-states-refresh": {"task": "trading.sync.tasks.account_states_refresh", "schedule": 60.0},
     # Every tenant: the simulator's next prices, revaluation of open positions and stop-outs.
     "trading-simulator-tick": {"task": "trading.simulator.tasks.simulator_tick", "schedule": 5.0},
+    # Every tenant: open CRM tasks due within 15 minutes or overdue: one notification and one email.
+    "crm-task-reminders": {"task": "crm.tasks.task_reminders_send", "schedule": 60.0},
+    # Every tenant: client emails a broker outage left queued.
+    "crm-emails-queued-sweep": {"task": "crm.tasks.emails_queued_sweep", "schedule": 300.0},
+    # Every tenant: funded or active clients with no activity for 90 days become dormant.
+    "crm-dormancy-sweep": {"task": "crm.activity_tasks.clients_dormancy_sweep", "schedule": 3600.0},
 }
 if BROKERAGE_DEMO:
     # The demo's simulator accounts trade a little every 20 s, so dashboards and histories keep moving.
@@ -243,6 +249,8 @@ ACCOUNT_SIGNUP_FORM_CLASS = "crm.forms.ClientSignupForm"
 ACCOUNT_FORMS = {"signup": "crm.signup.PortalSignupForm"}
 ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
 ACCOUNT_UNIQUE_EMAIL = True
+# A new address replaces the old one only once the person confirms it from the link sent to it.
+ACCOUNT_CHANGE_EMAIL = True
 # Confirmation keys are random and stored in the tenant's schema. allauth's default
 # (an HMAC of the EmailAddress id) would verify the same id in every tenant.
 ACCOUNT_EMAIL_CONFIRMATION_HMAC = False
@@ -331,6 +339,8 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@brokerage.localhost")
+# Text messages (phone verification): a dotted class path; empty = the sandbox, which sends nothing.
+BROKERAGE_SMS_BACKEND = os.environ.get("BROKERAGE_SMS_BACKEND", "")
 
 # --- Security ----------------------------------------------------------------
 

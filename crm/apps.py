@@ -10,12 +10,23 @@ class CrmConfig(AppConfig):
 
         from brokerage.navigation import NavItem, register_ops, register_portal
 
-        # Dashboard cards, timeline and activity hooks, segment criteria and search, registered on import.
-        from crm import cards, criteria, event_hooks, search  # noqa: F401
+        # Registered on import: dashboard cards, timeline and activity hooks, segment criteria, search,
+        # and the Celery task modules beside crm.tasks (which autodiscovery finds by itself).
+        from crm import activity_tasks, cards, criteria, event_hooks, import_tasks, search  # noqa: F401
 
         email_changed.connect(_sync_client_email, dispatch_uid="crm.client_email_sync")
-        register_ops(NavItem("Clients", "ops:crm_client_list", "crm_view_client", order=10))
-        register_portal(NavItem("Overview", "portal:home", "portal_access", order=0))
+        register_ops(
+            NavItem("Clients", "ops:crm_client_list", "crm_view_client", order=10),
+            NavItem("Leads", "ops:crm_leads", "crm_view_client", order=11),
+            NavItem("Segments", "ops:crm_segments", "crm_view_client", order=12),
+            NavItem("Tasks", "ops:crm_tasks", "crm_change_client", order=13),
+            NavItem("Sales", "ops:crm_kpis", "crm_view_client", order=15),
+            NavItem("Email templates", "ops:crm_email_templates", "crm_manage", order=16),
+        )
+        register_portal(
+            NavItem("Overview", "portal:home", "portal_access", order=0),
+            NavItem("Profile", "portal:profile", "portal_access", order=90),
+        )
 
 
 def _sync_client_email(sender, request, user, **kwargs) -> None:
