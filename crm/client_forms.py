@@ -61,9 +61,14 @@ class ClientFilterForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         choices = agent_choices(user)
-        # A link may name any staff member (one who left, a back-office holder): keep it as a choice.
+        # For those who see every client, a link may name any staff member (one who left, a back-office
+        # holder): keep it as a choice. Others stay limited to their own desk.
         wanted = str(self.data.get("agent", "")) if self.is_bound else ""
-        if wanted.isdigit() and wanted not in {value for value, _ in choices}:
+        if (
+            wanted.isdigit()
+            and wanted not in {value for value, _ in choices}
+            and user.has_perm(perm("crm_view_all_clients"))
+        ):
             other = User.objects.filter(pk=int(wanted)).first()
             if other is not None:
                 choices.append((wanted, other.get_full_name() or other.email))

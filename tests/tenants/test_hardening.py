@@ -128,7 +128,7 @@ def test_an_event_is_dispatched_from_the_schema_it_was_published_in(alpha, beta,
         with tenant_context(beta):
             unrelated = OutboxEvent.objects.create(topic="tests.unrelated")
         with tenant_context(alpha):
-            event = event_publish("crm.client.registered", {"n": 1})
+            event = event_publish("tests.dispatched", {"n": 1})
     with tenant_context(alpha):
         event.refresh_from_db()
         assert event.delivered_at is not None
