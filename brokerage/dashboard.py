@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.cache import cache
 from django.utils import timezone
 
+from brokerage.dates import day_start
 from brokerage.roles import perm
 
 TREND_DAYS = 7
@@ -124,11 +125,6 @@ def cards_grouped(cards: list[dict]) -> list[tuple[str, list[dict]]]:
 # Days, ages and trends --------------------------------------------------------------------------------
 
 
-def day_start(day: date) -> datetime:
-    """Local midnight starting `day` (the active time zone: the viewer's when one is activated)."""
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
-
-
 def today_range() -> tuple[datetime, datetime]:
     today = timezone.localdate()
     return day_start(today), day_start(today + timedelta(days=1))
@@ -191,13 +187,6 @@ def sparkline(trend: Sequence[tuple[date, object]], width: int = 100, height: in
         f"{index * step:.1f},{height - 2 - (value - low) / span * (height - 4):.1f}"
         for index, value in enumerate(values)
     )
-
-
-def money_text(amount: Decimal | None, currency: str) -> str:
-    """A total for a card: thousands separated, two decimals (crypto keeps what it has, up to 8)."""
-    amount = amount or Decimal(0)
-    places = 2 if amount == amount.quantize(Decimal("0.01")) else min(8, -amount.normalize().as_tuple().exponent)
-    return f"{amount:,.{places}f} {currency}"
 
 
 @dataclass

@@ -59,6 +59,15 @@ def parse_amount(text: str | int | Decimal) -> Decimal:
     return value
 
 
+def money_text(amount: Decimal | str | int | None, currency: str) -> str:
+    """An amount for people: at the currency's minor unit, thousands separated, code after
+    ("1,250.50 USD", "1,000 JPY", "0.00150000 BTC"). None is 0; an unknown code gets two decimals."""
+    amount = Decimal(0) if amount is None else parse_amount(amount)
+    places = MINOR_UNITS.get(currency, 2)
+    rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{rounded:,.{places}f} {currency}".rstrip()
+
+
 @dataclass(frozen=True, slots=True)
 class Money:
     amount: Decimal
@@ -130,6 +139,7 @@ __all__ = [
     "CurrencyError",
     "Money",
     "ROUND_HALF_EVEN",
+    "money_text",
     "parse_amount",
     "quantize",
 ]

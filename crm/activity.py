@@ -45,9 +45,11 @@ def client_wake(client_id: int, *, at: datetime, source: str = "") -> bool:
 
 def client_deposit_record(*, client_id: int, at: datetime, amount: Decimal, currency: str, source: str = "") -> bool:
     """A completed deposit; True when it was the client's first (FTD), which is set exactly once."""
-    first = Client.objects.filter(pk=client_id, first_deposit_at__isnull=True).update(
-        first_deposit_at=at, first_deposit_amount=amount, first_deposit_currency=currency
-    )
+    ftd = {"first_deposit_at": at, "first_deposit_amount": amount, "first_deposit_currency": currency}
+    first = Client.objects.filter(pk=client_id, first_deposit_at__isnull=True).update(**ftd)
+    if not first:
+        # Events may be handled out of order (parallel workers): the earliest deposit is the first.
+        Client.objects.filter(pk=client_id, first_deposit_at__gt=at).update(**ftd)
     Client.objects.filter(pk=client_id).filter(Q(last_deposit_at__isnull=True) | Q(last_deposit_at__lt=at)).update(
         last_deposit_at=at
     )

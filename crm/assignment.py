@@ -10,46 +10,22 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import urlencode
 
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Max, Q, QuerySet
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from brokerage.audit import audit_log
 from brokerage.errors import ApplicationError
 from brokerage.models import User
 from brokerage.roles import perm
+from crm import comms
+from crm.links import client_list_url, client_url, person_label
 from crm.models import AssignmentRule, AssignmentRuleMember, Client, Desk, TimelineEvent
 from crm.timeline import timeline_record
-from crm.visibility import clients_visible_to
-
-
-def client_url(client_id: int) -> str:
-    try:
-        return reverse("ops:crm_client_detail", args=[client_id])
-    except NoReverseMatch:  # the 360 page is H1's; keep links right before it lands
-        return f"/ops/crm/clients/{client_id}/"
-
-
-def client_list_url(**params) -> str:
-    return f"{reverse('ops:crm_client_list')}?{urlencode(params)}"
-
-
-def notify(user, message: str, url: str = "") -> None:
-    from crm.comms import notify as comms_notify  # crm.comms is H2's and imports much; keep it lazy
-
-    comms_notify(user, message, url=url)
-
-
-def person_label(user) -> str:
-    if user is None:
-        return "nobody"
-    return user.get_full_name() or user.email
-
+from crm.visibility import clients_visible_to, desk_member_ids
 
 # Agents ---------------------------------------------------------------------------------------------
 
@@ -60,16 +36,6 @@ def agents_all() -> QuerySet[User]:
     holders = Q(groups__permissions__in=capability) | Q(user_permissions__in=capability) | Q(is_superuser=True)
     ids = User.objects.filter(holders, is_active=True).values("pk")
     return User.objects.filter(pk__in=ids).order_by("first_name", "last_name", "email")
-
-
-def managed_desk_member_ids(user) -> set[int]:
-    """Agents on the desks `user` manages, and the manager themself; empty when they manage none."""
-    desks = Desk.objects.filter(manager=user)
-    ids = set(desks.values_list("members", flat=True))
-    if not ids and not desks.exists():
-        return set()
-    ids.discard(None)
-    return ids | {user.pk}
 
 
 def can_reassign(user) -> bool:
@@ -87,7 +53,7 @@ def assignable_agents(user) -> QuerySet[User]:
         return agents.none()
     if user.has_perm(perm("crm_manage")):
         return agents
-    return agents.filter(pk__in=managed_desk_member_ids(user))
+    return agents.filter(pk__in=desk_member_ids(user))  # can_reassign: they manage a desk
 
 
 # Rules ----------------------------------------------------------------------------------------------
@@ -176,7 +142,9 @@ def client_auto_assign(client: Client, *, team: str = AssignmentRule.Team.SALES)
             topic="crm.client.assigned",
             title=f"Assigned to {agent}{as_what} by rule '{rule.name}'",
         )
-        notify(member.user, f"New client for you{as_what}: {locked} (rule '{rule.name}')", url=client_url(locked.pk))
+        comms.notify(
+            member.user, f"New client for you{as_what}: {locked} (rule '{rule.name}')", url=client_url(locked.pk)
+        )
         return
 
 
@@ -281,7 +249,7 @@ def clients_reassign(*, actor, client_ids, sales_agent=None, retention_agent=Non
     for agent, count in received.items():
         if count and agent.pk != actor.pk:
             noun = "client" if count == 1 else "clients"
-            notify(
+            comms.notify(
                 agent,
                 f"{person_label(actor)} assigned you {count} {noun}.",
                 url=client_list_url(agent=agent.pk),

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from urllib.parse import urlencode
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
-from django.urls import reverse
 from django.utils import timezone
 
 from brokerage.dashboard import (
@@ -16,19 +14,15 @@ from brokerage.dashboard import (
     Figure,
     Reading,
     cached_figure,
-    money_text,
     past_series,
     register_card,
     today_range,
     trend_days,
 )
+from brokerage.money import money_text
+from crm.links import client_list_url
 from crm.models import Client
 from crm.visibility import clients_visible_to, visibility_filter
-
-
-def client_list_url(**params) -> str:
-    query = urlencode({key: value for key, value in params.items() if value})
-    return f"{reverse('ops:crm_client_list')}?{query}" if query else reverse("ops:crm_client_list")
 
 
 def _scope(user) -> str:
@@ -105,7 +99,7 @@ def first_deposits_today(user) -> Reading:
     return Reading(
         value=total,
         url=url,
-        detail=f"yesterday {trend[-2][1]}" + ("" if url else " · the client list cannot filter by first deposit yet"),
+        detail=f"yesterday {trend[-2][1]}",
         figures=[
             Figure(
                 row["first_deposit_currency"] or "?",

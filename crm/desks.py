@@ -12,7 +12,8 @@ from brokerage.audit import audit_log, snapshot
 from brokerage.errors import ApplicationError
 from brokerage.models import User
 from brokerage.roles import perm
-from crm.assignment import agents_all, person_label
+from crm.assignment import agents_all
+from crm.links import person_label
 from crm.models import AssignmentRule, AssignmentRuleMember, Client, Desk
 from crm.models.clients import LANGUAGES
 

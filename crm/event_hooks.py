@@ -1,8 +1,7 @@
 """The CRM's own timeline hooks; registered on import by crm.apps."""
 
-from django.urls import reverse
-
 from brokerage.events import subscribe
+from crm.links import client_url
 from crm.models import Client
 from crm.timeline import timeline_record
 
@@ -18,7 +17,7 @@ def client_registered(event) -> None:
         kind="profile",
         topic=event.topic,
         title="Signed up on the client portal" + (f" as {email}" if email else ""),
-        url=reverse("ops:crm_client_detail", args=[client_id]),
+        url=client_url(client_id),
         occurred_at=event.created_at,
         source=f"outbox:{event.pk}",
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -25,10 +25,11 @@ from django.db.models import Count, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
+from brokerage.dates import day_start
 from brokerage.errors import ApplicationError
 from brokerage.models import User
 from brokerage.money import CurrencyError, quantize
-from crm.assignment import person_label
+from crm.links import person_label
 from crm.models import Client
 from crm.visibility import clients_visible_to
 
@@ -56,11 +57,11 @@ class Period:
 
     @property
     def starts_at(self) -> datetime:
-        return timezone.make_aware(datetime.combine(self.first_day, time.min))
+        return day_start(self.first_day)
 
     @property
     def ends_before(self) -> datetime:
-        return timezone.make_aware(datetime.combine(self.last_day + timedelta(days=1), time.min))
+        return day_start(self.last_day + timedelta(days=1))
 
     @property
     def label(self) -> str:

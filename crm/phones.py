@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 
 from brokerage.errors import ApplicationError
+
+# Text that looks like a phone number (searched by its digits) rather than a name or email.
+PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]{6,}$")
 
 
 def phone_normalize(text: str, *, country: str = "", field: str = "phone") -> str:

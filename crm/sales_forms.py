@@ -8,10 +8,12 @@ from django_countries import countries
 
 from brokerage.models import User
 from brokerage.roles import STAFF_ROLES, perm
-from crm.assignment import agents_all, assignable_agents, managed_desk_member_ids, person_label
+from crm.assignment import agents_all, assignable_agents
 from crm.kpis import PRESETS
+from crm.links import person_label
 from crm.models import AssignmentRule, Client
 from crm.models.clients import LANGUAGES
+from crm.visibility import desk_member_ids
 
 
 class AgentChoiceField(forms.ModelChoiceField):
@@ -84,7 +86,7 @@ def reassign_sources(user):
     """Whose clients `user` may move: every staff member (left ones too) for crm_manage, else their desks'."""
     staff = User.objects.filter(pk__in=User.objects.filter(groups__name__in=STAFF_ROLES).values("pk"))
     if not user.has_perm(perm("crm_manage")):
-        staff = staff.filter(pk__in=managed_desk_member_ids(user))
+        staff = staff.filter(pk__in=desk_member_ids(user))
     return staff.order_by("-is_active", "first_name", "last_name", "email")
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 
 from django.db.models.functions import Lower
-from django.urls import reverse
 
 from brokerage.search import SearchHit, SearchProvider, register_search
+from crm.links import client_url
 from crm.models import Client
+from crm.phones import PHONE_LIKE
 from crm.visibility import clients_visible_to
 
-PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]{6,}$")
 NAME_MIN_LENGTH = 3
 
 
@@ -26,7 +26,7 @@ def _hit(client: Client, *, exact: bool = False) -> SearchHit:
         kind="Client",
         label=str(client),
         detail=detail,
-        url=reverse("ops:crm_client_detail", args=[client.pk]),
+        url=client_url(client),
         exact=exact,
     )
 

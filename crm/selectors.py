@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
+from brokerage.dates import day_start
 from crm.models import Client, TimelineEvent
+from crm.phones import PHONE_LIKE
 from crm.visibility import clients_visible_to
 
 SORTS = {
@@ -17,7 +18,6 @@ SORTS = {
     # Clients with activity only (see client_list): the last_activity_at index then serves the order.
     "activity": ("-last_activity_at", "-id"),
 }
-_PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]{6,}$")
 
 
 def search_terms(text: str) -> list[str]:
@@ -26,14 +26,10 @@ def search_terms(text: str) -> list[str]:
     text = (text or "").strip()
     if not text:
         return []
-    if _PHONE_LIKE.match(text):
+    if PHONE_LIKE.match(text):
         digits = re.sub(r"\D", "", text).lstrip("0")
         return [digits] if digits else []
     return [word.lower() for word in text.split()[:6]]
-
-
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def client_list(
@@ -83,13 +79,13 @@ def client_list(
     if kyc_status:
         clients = clients.filter(kyc_status=kyc_status)
     if created_from:
-        clients = clients.filter(created_at__gte=_day_start(created_from))
+        clients = clients.filter(created_at__gte=day_start(created_from))
     if created_to:
-        clients = clients.filter(created_at__lt=_day_start(created_to) + timedelta(days=1))
+        clients = clients.filter(created_at__lt=day_start(created_to) + timedelta(days=1))
     if ftd_from:
-        clients = clients.filter(first_deposit_at__gte=_day_start(ftd_from))
+        clients = clients.filter(first_deposit_at__gte=day_start(ftd_from))
     if ftd_to:
-        clients = clients.filter(first_deposit_at__lt=_day_start(ftd_to) + timedelta(days=1))
+        clients = clients.filter(first_deposit_at__lt=day_start(ftd_to) + timedelta(days=1))
     if source_detail:
         clients = clients.filter(source_detail=source_detail)
     if sort == "activity":

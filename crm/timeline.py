@@ -46,14 +46,8 @@ def timeline_record(
         if source and TimelineEvent.objects.filter(source=event.source).exists():
             return None
         raise
-    Client.objects.filter(pk=client_id).exclude(last_activity_at__gte=occurred_at).update(last_activity_at=occurred_at)
+    if not getattr(actor, "is_staff_member", False):
+        Client.objects.filter(pk=client_id).exclude(last_activity_at__gte=occurred_at).update(
+            last_activity_at=occurred_at
+        )
     return event
-
-
-def timeline_for(client: Client, *, kinds: list[str] | None = None, search: str = ""):
-    events = client.timeline.all()
-    if kinds:
-        events = events.filter(kind__in=kinds)
-    if search:
-        events = events.filter(title__icontains=search) | events.filter(detail__icontains=search)
-    return events.order_by("-occurred_at", "-id")

@@ -16,7 +16,8 @@ from brokerage.roles import perm
 from crm.models import Client, Desk
 
 
-def _desk_member_ids(user) -> list[int]:
+def desk_member_ids(user) -> list[int]:
+    """`user` and the members of every desk they manage (just `user` when they manage none), sorted."""
     ids = set(Desk.objects.filter(manager=user).values_list("members", flat=True))
     ids.discard(None)
     return sorted(ids | {user.pk})
@@ -28,7 +29,7 @@ def visibility_filter(user) -> Q | None:
         return None
     if not user.has_perm(perm("crm_view_client")):
         return Q(pk__in=[])
-    agents = _desk_member_ids(user)
+    agents = desk_member_ids(user)
     return Q(sales_agent_id__in=agents) | Q(retention_agent_id__in=agents)
 
 

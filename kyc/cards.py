@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from brokerage.dashboard import Card, Figure, Reading, age_text, cached_figure, register_card
+from crm.links import client_list_url
 from crm.models import Client
 from crm.visibility import clients_visible_to, visibility_filter
 
@@ -34,7 +35,7 @@ def pending_reviews(user) -> Reading:
     waited = (timezone.now() - oldest).total_seconds() if oldest else 0
     return Reading(
         value=pending["count"],
-        url=f"{reverse('ops:crm_client_list')}?kyc_status={Client.KycStatus.PENDING}",
+        url=client_list_url(kyc_status=Client.KycStatus.PENDING),
         detail=f"oldest waiting {age_text(oldest)}" if oldest else "nobody waits for a review",
         figures=[
             Figure("Awaiting verification", registered, reverse("ops:kyc_home"), detail="registered, not verified")

@@ -7,7 +7,8 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.utils import timezone
 
-from brokerage.dashboard import Card, Figure, Reading, age_text, money_text, register_card
+from brokerage.dashboard import Card, Figure, Reading, age_text, register_card
+from brokerage.money import money_text
 from payments import dashboard_figures as figures
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.urls import reverse
 
 from brokerage.events import subscribe
-from brokerage.money import quantize
+from brokerage.money import money_text
 from crm.activity import client_deposit_record, client_wake
 from crm.models import Client
 from crm.panels import Panel, register_panel
@@ -19,11 +19,6 @@ from payments.models import Conversion, Deposit, LedgerTransaction, PaymentMetho
 from payments.selectors import OPEN_WITHDRAWALS, client_wallets
 
 RECENT = 5
-
-
-def money_text(amount, currency: str) -> str:
-    """ "1250.5", "USD" -> "1,250.50 USD" (at the currency's minor unit)."""
-    return f"{quantize(Decimal(str(amount)), currency):,} {currency}"
 
 
 def _method_name(code: str) -> str:

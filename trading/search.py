@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from brokerage.roles import perm
 from brokerage.search import SearchHit, SearchProvider, register_search
+from crm.links import client_url
 from crm.visibility import clients_visible_to, visibility_filter
 from trading.models import TradingAccount
 
@@ -36,7 +37,7 @@ def find_accounts(query: str, user, limit: int) -> list[SearchHit]:
         if is_trading_staff:
             url = reverse("ops:trading_account", args=[account.login])
         else:
-            url = reverse("ops:crm_client_detail", args=[account.client_id])
+            url = client_url(account.client_id)
         owner = str(account.client) if account.client_id else "no client"
         hits.append(
             SearchHit(

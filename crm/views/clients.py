@@ -8,8 +8,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.utils.http import urlencode
 
 from brokerage.errors import ApplicationError
@@ -140,18 +138,6 @@ def _timeline_context(client, params) -> dict:
     }
 
 
-COMMS_TEMPLATE = "crm/comms/_client_comms.html"
-
-
-def _comms_template() -> str:
-    """The communication block (crm.comms), or "" while that module's template is not there."""
-    try:
-        get_template(COMMS_TEMPLATE)
-    except TemplateDoesNotExist:
-        return ""
-    return COMMS_TEMPLATE
-
-
 @capability_required("crm_view_client")
 def client_detail(request, client_id: int):
     client = client_visible_or_404(request.user, client_id)
@@ -168,7 +154,6 @@ def client_detail(request, client_id: int):
         "panels": panels,
         "alerts": alerts,
         "can_change": can_change(request.user, client),
-        "comms_template": _comms_template(),
         **_timeline_context(client, _timeline_params(request)),
     }
     return render(request, "crm/client_detail.html", context)

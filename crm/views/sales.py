@@ -13,8 +13,9 @@ from django.views.decorators.http import require_POST
 from brokerage.errors import ApplicationError
 from brokerage.permissions import capability_required
 from crm import desks as desk_services
-from crm.assignment import can_reassign, clients_reassign, person_label, rule_choice
+from crm.assignment import can_reassign, clients_reassign, rule_choice
 from crm.kpis import period_from, sales_kpis
+from crm.links import person_label
 from crm.models import AssignmentRule, Desk
 from crm.sales_forms import DeskForm, PeriodForm, ReassignForm, RuleForm, RuleTestForm
 from crm.visibility import clients_visible_to

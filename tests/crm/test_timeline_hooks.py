@@ -3,6 +3,7 @@ activity columns and statuses they move: FTD once, funded -> active, dormancy an
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from decimal import Decimal as D
 
@@ -14,6 +15,7 @@ from brokerage.events import event_deliver, event_publish
 from brokerage.models import OutboxEvent
 from crm.activity import DORMANT_AFTER, client_deposit_record, clients_dormant_sweep
 from crm.activity_tasks import clients_dormancy_sweep
+from crm.comms import note_add
 from crm.models import Client, TimelineEvent
 from payments import crm_hooks as payment_hooks
 from payments.deposits import services as deposits
@@ -284,6 +286,60 @@ def test_quiet_clients_become_dormant_and_wake_up_with_new_activity(in_alpha):
     ]
 
 
+def deposit_event(client: Client, *, amount: str, at) -> OutboxEvent:
+    return outbox_event(
+        "payments.deposit.completed",
+        {
+            "deposit_id": str(uuid.uuid4()),
+            "client_id": client.pk,
+            "amount": amount,
+            "currency": "USD",
+            "method": "sandbox_card",
+        },
+        at=at,
+    )
+
+
+def test_an_agents_note_does_not_keep_a_client_active_but_a_deposit_does(in_alpha):
+    agent = factories.staff_user("agent@alpha.test", roles=["sales"])
+    idle_since = timezone.now() - timedelta(days=200)
+    noted = factories.ClientFactory(status=Client.Status.ACTIVE, sales_agent=agent)
+    deposited = factories.ClientFactory(status=Client.Status.ACTIVE, sales_agent=agent)
+    Client.objects.filter(pk__in=[noted.pk, deposited.pk]).update(last_activity_at=idle_since)
+
+    note_add(actor=agent, client=noted, body="Called, no answer; will try next week.")
+    payment_hooks.deposit_completed(deposit_event(deposited, amount="50", at=timezone.now()))
+
+    noted.refresh_from_db()
+    deposited.refresh_from_db()
+    assert [line.topic for line in lines(noted)] == ["crm.note.added"]
+    assert noted.last_activity_at == idle_since  # the agent's line is not the client's activity
+    assert deposited.last_activity_at > timezone.now() - timedelta(minutes=5)
+
+    assert clients_dormant_sweep() == 1
+    noted.refresh_from_db()
+    deposited.refresh_from_db()
+    assert noted.status == Client.Status.DORMANT
+    assert deposited.status == Client.Status.ACTIVE
+
+
+def test_the_earliest_deposit_is_the_ftd_when_its_event_is_handled_last(in_alpha):
+    client = factories.ClientFactory(status=Client.Status.REGISTERED)
+    first_at = timezone.now() - timedelta(hours=2)
+    second_at = first_at + timedelta(hours=1)
+    first = deposit_event(client, amount="100", at=first_at)
+    second = deposit_event(client, amount="500", at=second_at)
+
+    payment_hooks.deposit_completed(second)
+    payment_hooks.deposit_completed(first)
+
+    client.refresh_from_db()
+    assert (client.first_deposit_at, client.first_deposit_amount) == (first_at, D("100"))
+    assert client.first_deposit_currency == "USD"
+    assert client.last_deposit_at == second_at
+    assert client.status == Client.Status.FUNDED
+
+
 # Concurrency -----------------------------------------------------------------------------------------
 
 
@@ -305,11 +361,11 @@ def test_the_ftd_is_set_once_when_deposits_race(alpha):
     results = race(alpha, deposit, count=8)
     assert not [r for r in results if isinstance(r, Exception)], results
     assert results.count(True) == 1
-    winner = results.index(True)
     with tenant_context(alpha):
         client.refresh_from_db()
-        assert client.first_deposit_amount == D(100 + winner)
-        assert client.first_deposit_at == start_at + timedelta(seconds=winner)
+        # Whichever worker won the "first", the FTD ends up the earliest deposit's.
+        assert client.first_deposit_amount == D(100)
+        assert client.first_deposit_at == start_at
         assert client.last_deposit_at == start_at + timedelta(seconds=7)
         assert client.status == Client.Status.FUNDED
         assert TimelineEvent.objects.filter(client=client, topic="crm.client.status_changed").count() == 1

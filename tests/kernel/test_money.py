@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from brokerage.money import MINOR_UNITS, CurrencyError, Money, parse_amount, quantize
+from brokerage.money import MINOR_UNITS, CurrencyError, Money, money_text, parse_amount, quantize
 
 
 @pytest.mark.parametrize(
@@ -64,6 +64,33 @@ def test_minor_units_round_trip_and_refuse_excess_precision():
 
 def test_money_prints_rounded_with_thousands_separator():
     assert str(Money.of("1234567.891", "EUR")) == "1,234,567.89 EUR"
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "expected"),
+    [
+        (Decimal("1000"), "JPY", "1,000 JPY"),
+        (Decimal("1234.5"), "JPY", "1,235 JPY"),
+        (Decimal("1234567.5"), "USD", "1,234,567.50 USD"),
+        (Decimal("-10.005"), "USD", "-10.01 USD"),
+        ("250", "USD", "250.00 USD"),
+        (None, "EUR", "0.00 EUR"),
+        (Decimal("1.23456"), "KWD", "1.235 KWD"),
+    ],
+)
+def test_money_text_shows_the_currencys_minor_unit_grouped_with_the_code_after(amount, currency, expected):
+    assert money_text(amount, currency) == expected
+
+
+@pytest.mark.skipif("BTC" not in MINOR_UNITS, reason="no BTC wallets")
+def test_money_text_shows_crypto_to_its_8_places_even_when_zero():
+    assert money_text(Decimal("12345.6"), "BTC") == "12,345.60000000 BTC"
+    assert money_text(Decimal("0"), "BTC") == "0.00000000 BTC"
+
+
+def test_money_text_refuses_floats():
+    with pytest.raises(TypeError):
+        money_text(10.5, "USD")
 
 
 currencies = st.sampled_from(sorted(MINOR_UNITS))
