@@ -13,12 +13,14 @@ import csv
 import io
 import logging
 import re
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -26,9 +28,14 @@ from django_tenants.utils import schema_context
 from brokerage.audit import audit_log
 from brokerage.errors import ApplicationError
 from brokerage.roles import perm
+from crm.assignment import agents_all
+from crm.comms import notify
 from crm.duplicates import client_dedupe_lock
-from crm.leads import client_auto_assign, lead_values_clean, source_parse, tags_parse
-from crm.models import Client, LeadImport, LeadImportRow, TimelineEvent
+from crm.leads import HELD_ELSEWHERE, lead_values_clean, source_parse
+from crm.links import client_list_url, person_label
+from crm.models import AssignmentRule, AssignmentRuleMember, Client, LeadImport, LeadImportRow, TimelineEvent
+from crm.profile import tags_clean
+from crm.visibility import clients_visible_to
 
 logger = logging.getLogger(__name__)
 
@@ -298,9 +305,7 @@ def lead_import_start(
     common_source = source_parse(source)
     if common_source is None:
         raise ApplicationError("Unknown source.", fields={"source": ["Choose a source from the list."]})
-    tags = tags_parse(list(tags) if not isinstance(tags, str) else tags)
-    if any(len(tag) > 40 for tag in tags):
-        raise ApplicationError("A tag is too long.", fields={"tags": ["At most 40 characters per tag."]})
+    tags = tags_clean(tags)
     locked.mapping = chosen
     locked.tags = tags
     locked.source = common_source or Client.Source.IMPORT
@@ -398,7 +403,7 @@ def _lead_from_row(lead_import: LeadImport, values: list[str]) -> tuple[dict | N
         source = ""
     data["source"] = source or lead_import.source
     data["source_detail"] = data.get("source_detail") or lead_import.source_detail
-    data["tags"] = [*lead_import.tags, *tags_parse(data.get("tags", ""))]
+    data["tags"] = [*lead_import.tags, *re.split(r"[,;|]", data.get("tags", ""))]
     values_, problems = lead_values_clean(data)
     if problems:
         return None, [message for messages in problems.values() for message in messages]
@@ -459,6 +464,11 @@ def _chunk_import(lead_import: LeadImport) -> bool:
                 "client_id", "line"
             )
         )
+        visible = set(
+            clients_visible_to(lead_import.created_by, Client.objects.filter(pk__in=matched)).values_list(
+                "pk", flat=True
+            )
+        )
         seen_email: dict[str, int] = {}
         seen_phone: dict[str, int] = {}
         creating: list[_Candidate] = []
@@ -477,8 +487,10 @@ def _chunk_import(lead_import: LeadImport) -> bool:
                     client = existing[key]
                     if client.pk in earlier_lines:
                         problems.append(f"The same {field} as line {earlier_lines[client.pk]} of this file.")
-                    else:
+                    elif client.pk in visible:
                         problems.append(f"The same {field} as client #{client.pk} ({client}).")
+                    elif HELD_ELSEWHERE not in problems:
+                        problems.append(HELD_ELSEWHERE)
             if problems:
                 candidate.row.outcome, candidate.row.problems = LeadImportRow.Outcome.DUPLICATE, problems
                 continue
@@ -518,7 +530,7 @@ def _chunk_import(lead_import: LeadImport) -> bool:
         )
         for candidate, client in zip(creating, clients, strict=True):
             candidate.row.outcome, candidate.row.client = LeadImportRow.Outcome.IMPORTED, client
-            client_auto_assign(client)
+        _chunk_assign(lead_import, clients, lines=[candidate.row.line for candidate in creating])
         LeadImportRow.objects.bulk_update(rows, ["outcome", "problems", "client"])
         outcomes = [row.outcome for row in rows]
         LeadImport.objects.filter(pk=lead_import.pk).update(
@@ -527,6 +539,113 @@ def _chunk_import(lead_import: LeadImport) -> bool:
             rejected=F("rejected") + outcomes.count(LeadImportRow.Outcome.REJECTED),
         )
     return True
+
+
+def _rule_matches(rule: AssignmentRule, client: Client) -> bool:
+    """As crm.assignment's rule query: an empty list matches anyone, else the client's value must be in it."""
+    return (
+        (not rule.countries or client.country.upper() in rule.countries)
+        and (not rule.languages or client.language in rule.languages)
+        and (not rule.sources or client.source in rule.sources)
+    )
+
+
+def _chunk_assign(lead_import: LeadImport, clients: list[Client], *, lines: list[int]) -> None:
+    """Give a chunk's new leads their sales agents by the rules, as crm.assignment.client_auto_assign
+    would one by one (first matching rule with an active agent, oldest turn first), but with the rule
+    and member rows locked once for the chunk, one timeline line per lead, one audit record for the
+    chunk and one notification per agent."""
+    if not clients:
+        return
+    rules = list(
+        AssignmentRule.objects.filter(team=AssignmentRule.Team.SALES, is_active=True).order_by("priority", "id")
+    )
+    candidates = {client.pk: [rule for rule in rules if _rule_matches(rule, client)] for client in clients}
+    used = {rule.pk for matching in candidates.values() for rule in matching}
+    if not used:
+        return
+    # The same lock order as client_auto_assign (priority, id), so the two queue up instead of deadlocking.
+    list(AssignmentRule.objects.select_for_update().filter(pk__in=used).order_by("priority", "id").values("pk"))
+    members = list(
+        AssignmentRuleMember.objects.select_for_update(of=("self",))
+        .filter(rule_id__in=used, user__in=agents_all())
+        .select_related("user")
+        .order_by(F("last_assigned_at").asc(nulls_first=True), "id")
+    )
+    queues: dict[int, list[AssignmentRuleMember]] = defaultdict(list)
+    for member in members:
+        queues[member.rule_id].append(member)
+    latest = dict(
+        AssignmentRuleMember.objects.filter(rule_id__in=used)
+        .values("rule_id")
+        .annotate(latest=Max("last_assigned_at"))
+        .values_list("rule_id", "latest")
+    )
+    now = timezone.now()
+    # Each turn strictly after every earlier turn of its rule, even when the clock repeats a microsecond.
+    turn = {
+        rule_id: now
+        if latest.get(rule_id) is None or now > latest[rule_id]
+        else latest[rule_id] + timedelta(microseconds=1)
+        for rule_id in used
+    }
+    assigned: dict[int, tuple[AssignmentRule, AssignmentRuleMember]] = {}
+    for client in clients:
+        for rule in candidates[client.pk]:
+            queue = queues.get(rule.pk)
+            if not queue:
+                continue
+            member = queue.pop(0)
+            member.last_assigned_at = turn[rule.pk]
+            turn[rule.pk] += timedelta(microseconds=1)
+            queue.append(member)
+            assigned[client.pk] = (rule, member)
+            break
+    if not assigned:
+        return
+    AssignmentRuleMember.objects.bulk_update({m.pk: m for _, m in assigned.values()}.values(), ["last_assigned_at"])
+    by_agent: dict[int, list[int]] = defaultdict(list)
+    for client_id, (_rule, member) in assigned.items():
+        by_agent[member.user_id].append(client_id)
+    agents = {member.user_id: member.user for _, member in assigned.values()}
+    for agent_id, client_ids in by_agent.items():
+        Client.objects.filter(pk__in=client_ids, sales_agent__isnull=True).update(
+            sales_agent_id=agent_id, updated_at=now
+        )
+    TimelineEvent.objects.bulk_create(
+        [
+            TimelineEvent(
+                client_id=client_id,
+                occurred_at=now,
+                kind=TimelineEvent.Kind.PROFILE,
+                topic="crm.client.assigned",
+                title=f"Assigned to {person_label(member.user)} by rule '{rule.name}'"[:200],
+            )
+            for client_id, (rule, member) in assigned.items()
+        ]
+    )
+    for client in clients:
+        if client.pk in assigned:
+            client.sales_agent = assigned[client.pk][1].user
+    audit_log(
+        actor=None,
+        action="crm.lead_import.assigned",
+        obj=lead_import,
+        after={
+            "lines": [min(lines), max(lines)],
+            "assigned": len(assigned),
+            "unassigned": len(clients) - len(assigned),
+            "by_agent": {agents[agent_id].email: len(ids) for agent_id, ids in by_agent.items()},
+            "by_rule": dict(Counter(rule.name for rule, _ in assigned.values())),
+        },
+    )
+    for agent_id, client_ids in by_agent.items():
+        count = len(client_ids)
+        notify(
+            agents[agent_id],
+            f"{count} new lead{'s' if count != 1 else ''} from {lead_import.filename} assigned to you",
+            url=client_list_url(agent=agent_id, status=Client.Status.LEAD),
+        )
 
 
 def problem_rows(lead_import: LeadImport):

@@ -7,7 +7,6 @@ the timeline follow them.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,12 +17,15 @@ from django_countries import countries
 from brokerage.audit import audit_log, snapshot
 from brokerage.errors import ApplicationError
 from brokerage.roles import perm
+from crm.assignment import client_auto_assign
 from crm.duplicates import client_dedupe_lock, client_duplicates, duplicate_field
+from crm.links import person_label
 from crm.models import Client
 from crm.models.clients import LANGUAGES
 from crm.phones import phone_normalize
+from crm.profile import tags_clean
 from crm.timeline import timeline_record
-from crm.visibility import can_change
+from crm.visibility import can_change, clients_visible_to
 
 Stage = Client.LeadStage
 OPEN_STAGES = (Stage.NEW, Stage.CONTACTED, Stage.QUALIFIED, Stage.NEGOTIATION)
@@ -34,7 +36,7 @@ STAGE_TRANSITIONS: dict[str, frozenset[str]] = {
     Stage.CONVERTED: frozenset(),
 }
 MAX_TAGS = 20
-TAG_LENGTH = 40
+HELD_ELSEWHERE = "This person is already on file (held by another agent)."
 LEAD_FIELDS = (
     "first_name",
     "last_name",
@@ -75,17 +77,6 @@ def source_parse(text: str) -> str | None:
         if text in (value, label.lower()):
             return value
     return None
-
-
-def tags_parse(value: Any) -> list[str]:
-    """A list, or text split on commas, semicolons or bars; blanks and repeats dropped, order kept."""
-    items = value if isinstance(value, list | tuple) else re.split(r"[,;|]", value or "")
-    tags: list[str] = []
-    for item in items:
-        tag = str(item).strip()
-        if tag and tag not in tags:
-            tags.append(tag)
-    return tags
 
 
 def name_split(full_name: str) -> tuple[str, str]:
@@ -149,9 +140,12 @@ def lead_values_clean(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, l
     if source is None:
         problem("source", f"Unknown source “{str(data.get('source')).strip()}”.")
 
-    tags = tags_parse(data.get("tags"))
-    if any(len(tag) > TAG_LENGTH for tag in tags):
-        problem("tags", f"A tag is longer than {TAG_LENGTH} characters.")
+    try:
+        tags = tags_clean(data.get("tags"))
+    except ApplicationError as error:
+        tags = []
+        for message in error.fields.get("tags", [error.message]):
+            problem("tags", message)
     if len(tags) > MAX_TAGS:
         problem("tags", f"At most {MAX_TAGS} tags.")
 
@@ -175,20 +169,11 @@ def lead_values_clean(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, l
     return values, problems
 
 
-def duplicate_message(client: Client, field: str) -> str:
+def duplicate_message(client: Client, field: str, actor) -> str:
+    """Names the client on file only to someone who may see them; anyone else learns only that it exists."""
+    if not clients_visible_to(actor, Client.objects.filter(pk=client.pk)).exists():
+        return HELD_ELSEWHERE
     return f"The same {field} as client #{client.pk} ({client})."
-
-
-def client_auto_assign(client: Client) -> None:
-    """Hand a new, unassigned lead to an agent by the assignment rules (crm.assignment)."""
-    from crm.assignment import client_auto_assign as auto_assign
-
-    auto_assign(client)
-
-
-def actor_label(actor) -> str:
-    name = f"{getattr(actor, 'first_name', '')} {getattr(actor, 'last_name', '')}".strip()
-    return name or getattr(actor, "email", "") or "the system"
 
 
 @transaction.atomic
@@ -207,9 +192,12 @@ def lead_create(*, actor, data: dict[str, Any]) -> Client:
     existing = client_duplicates(email=values["email"], phone=values["phone"]).first()
     if existing is not None:
         field = duplicate_field(existing, email=values["email"], phone=values["phone"])
+        message = duplicate_message(existing, field, actor)
         raise ApplicationError(
-            f"This person is already on file as client #{existing.pk}.",
-            fields={field: [duplicate_message(existing, field)]},
+            HELD_ELSEWHERE
+            if message == HELD_ELSEWHERE
+            else f"This person is already on file as client #{existing.pk}.",
+            fields={field: [message]},
             code="duplicate",
         )
     client = Client(status=Client.Status.LEAD, lead_stage=Stage.NEW, **values)
@@ -229,7 +217,7 @@ def lead_create(*, actor, data: dict[str, Any]) -> Client:
         client_id=client.pk,
         kind="profile",
         topic="crm.lead.created",
-        title=f"Lead created by {actor_label(actor)}",
+        title=f"Lead created by {person_label(actor)}",
         detail=client.source_detail,
         actor=actor,
         source=f"lead_created:{client.pk}",

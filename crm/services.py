@@ -7,6 +7,7 @@ from brokerage.events import event_publish
 from brokerage.models import User
 from brokerage.roles import Role
 from crm.duplicates import client_dedupe_lock, client_duplicates
+from crm.links import client_url
 from crm.models import Client, TimelineEvent
 from crm.timeline import timeline_record
 
@@ -46,17 +47,14 @@ def client_register(*, user: User, first_name: str, last_name: str, country: str
             title="Signed up on the portal: lead converted",
             source=f"lead_converted:{client.pk}",
         )
-    _auto_assign(client)
-    duplicates_flag(client)
-    event_publish("crm.client.registered", {"client_id": client.pk, "email": client.email})
-    return client
-
-
-def _auto_assign(client: Client) -> None:
     if client.sales_agent_id is None:
+        # Lazy: crm.assignment imports crm.comms, which reaches allauth's forms and so crm.forms → here.
         from crm.assignment import client_auto_assign
 
         client_auto_assign(client)
+    duplicates_flag(client)
+    event_publish("crm.client.registered", {"client_id": client.pk, "email": client.email})
+    return client
 
 
 def possible_duplicates(client: Client) -> list[tuple[Client, str]]:
@@ -97,16 +95,16 @@ def duplicates_flag(client: Client) -> list[int]:
             client_id=client.pk,
             kind="profile",
             topic="crm.client.possible_duplicate",
-            title=f"Possible duplicate of client #{other.pk} ({other}): {why}",
-            detail=f"Signed up as {client.email}; client #{other.pk} has {other.email or other.phone}.",
+            title=f"Possible duplicate of client #{other.pk} ({why})",
+            url=client_url(other.pk),
             source=f"duplicate:{client.pk}:{other.pk}",
         )
         timeline_record(
             client_id=other.pk,
             kind="profile",
             topic="crm.client.possible_duplicate",
-            title=f"Possible duplicate signed up: client #{client.pk} ({client}): {why}",
-            detail=f"New sign-up {client.email}; this client has {other.email or other.phone}.",
+            title=f"Possible duplicate signed up: client #{client.pk} ({why})",
+            url=client_url(client.pk),
             source=f"duplicate:{other.pk}:{client.pk}",
         )
     return [other.pk for other, _ in matches]

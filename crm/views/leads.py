@@ -7,15 +7,15 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from brokerage.csv_export import csv_download, csv_safe
 from brokerage.errors import ApplicationError
-from brokerage.models import User
 from brokerage.permissions import capability_required
-from brokerage.roles import Role, perm
+from brokerage.roles import perm
 from crm import lead_import as imports
+from crm.assignment import agents_all
 from crm.lead_forms import LeadForm, LeadUploadForm, MappingForm, StageForm
 from crm.leads import lead_create, lead_stage_set
 from crm.models import Client, LeadImport
@@ -31,8 +31,14 @@ def _pipeline_leads(user):
     return clients_visible_to(user, Client.objects.filter(Q(status=Client.Status.LEAD) | Q(lead_stage=Stage.CONVERTED)))
 
 
-def _agents():
-    return User.objects.filter(groups__name=Role.SALES, is_active=True).order_by("first_name", "last_name", "email")
+def _next_url(request) -> str:
+    """The `next` the form sent if it points into this site, else the pipeline."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("ops:crm_leads")
 
 
 @capability_required("crm_view_client")
@@ -69,7 +75,7 @@ def lead_pipeline(request):
         "total": sum(counts.values()),
         "stage_choices": Stage.choices,
         "sources": Client.Source.choices,
-        "agents": _agents() if request.user.has_perm(perm("crm_view_all_clients")) else [],
+        "agents": agents_all() if request.user.has_perm(perm("crm_view_all_clients")) else [],
         "can_edit": request.user.has_perm(perm("crm_change_client")),
         "can_import": request.user.has_perm(perm("crm_manage")),
     }
@@ -106,7 +112,7 @@ def lead_stage(request, client_id: int):
         messages.error(request, f"{lead}: {error}")
     else:
         messages.success(request, f"{lead} is now {lead.get_lead_stage_display().lower()}.")
-    return redirect(request.POST.get("next") or reverse("ops:crm_leads"))
+    return redirect(_next_url(request))
 
 
 @capability_required("crm_change_client")
@@ -227,7 +233,7 @@ def import_report(request, import_id: int):
     if request.GET.get("format") == "csv":
         return csv_download(
             f"lead-import-{lead_import.pk}-problems",
-            ["line", "outcome", "problems", *lead_import.header],
+            ["line", "outcome", "problems", *[csv_safe(name) for name in lead_import.header]],
             (
                 [row.line, row.outcome, csv_safe(" ".join(row.problems)), *(csv_safe(str(v)) for v in row.values)]
                 for row in rows.iterator(chunk_size=1000)

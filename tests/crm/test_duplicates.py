@@ -73,8 +73,8 @@ def test_the_same_name_in_the_same_country_signing_up_again_is_flagged_on_both_r
     first.refresh_from_db()
     assert second.tags == [POSSIBLE_DUPLICATE_TAG]
     assert first.tags == []
-    assert f"Possible duplicate of client #{first.pk} (Dora Explorer): same name and country" in titles(second)
-    assert f"Possible duplicate signed up: client #{second.pk} (dora EXPLORER): same name and country" in titles(first)
+    assert f"Possible duplicate of client #{first.pk} (same name and country)" in titles(second)
+    assert f"Possible duplicate signed up: client #{second.pk} (same name and country)" in titles(first)
 
 
 def test_a_lead_with_the_phone_of_a_registered_client_is_flagged_when_it_signs_up(in_alpha):
@@ -91,8 +91,30 @@ def test_a_lead_with_the_phone_of_a_registered_client_is_flagged_when_it_signs_u
 
     client.refresh_from_db()
     assert client.tags == [POSSIBLE_DUPLICATE_TAG]
-    assert titles(client)[-1] == f"Possible duplicate of client #{existing.pk} (Max Muster): same phone"
-    assert titles(existing) == [f"Possible duplicate signed up: client #{client.pk} (Maximilian M): same phone"]
+    assert titles(client)[-1] == f"Possible duplicate of client #{existing.pk} (same phone)"
+    assert titles(existing) == [f"Possible duplicate signed up: client #{client.pk} (same phone)"]
+
+
+def test_the_duplicate_lines_link_to_the_other_record_and_give_neither_name_nor_contact(in_alpha):
+    existing = factories.ClientFactory(
+        first_name="Max", last_name="Muster", email="max@example.test", phone="+4915123456789", country="DE"
+    )
+    existing.user = factories.UserFactory(email="max@example.test")
+    existing.save()
+    factories.ClientFactory(email="maxi@example.test", phone="+4915123456789", status=Client.Status.LEAD, country="AT")
+
+    client = client_register(
+        user=factories.UserFactory(email="maxi@example.test"), first_name="Maximilian", last_name="M", country="AT"
+    )
+
+    lines = TimelineEvent.objects.filter(topic="crm.client.possible_duplicate")
+    by_client = {line.client_id: line for line in lines}
+    assert by_client[client.pk].url == f"/ops/crm/clients/{existing.pk}/"
+    assert by_client[existing.pk].url == f"/ops/crm/clients/{client.pk}/"
+    for line in lines:
+        said = f"{line.title} {line.detail}"
+        for secret in ("Max", "Muster", "max@example.test", "maxi@example.test", "+4915123456789"):
+            assert secret not in said
 
 
 def test_other_countries_leads_and_other_names_are_not_flagged(in_alpha):

@@ -273,3 +273,111 @@ def test_running_a_finished_import_again_changes_nothing(people):
 
     assert (again.status, again.imported) == ("done", 1)
     assert Client.objects.count() == 1
+
+
+# Review fixes: tags, what an importer who cannot see a match is told, assignment per chunk
+
+
+def test_imported_tags_are_lower_cased_trimmed_and_deduplicated(people):
+    data = csv_bytes(["Email,Name,Tags", "a@example.test,Ana A, VIP | Gold ;vip", "b@example.test,Ben B,FAIR-2024"])
+
+    run(people.olga, upload(people.olga, data), tags=" Fair-2024 ,EXPO")
+
+    assert Client.objects.get(email="a@example.test").tags == ["fair-2024", "expo", "vip", "gold"]
+    assert Client.objects.get(email="b@example.test").tags == ["fair-2024", "expo"]
+
+
+def test_a_too_long_tag_for_the_whole_import_is_refused(people):
+    lead_import = upload(people.olga, csv_bytes([HEADER, "a@example.test,A,A,,DE"]))
+
+    with pytest.raises(ApplicationError) as raised:
+        imports.lead_import_start(
+            actor=people.olga, lead_import=lead_import, mapping=lead_import.mapping, tags="x" * 41
+        )
+
+    assert "tags" in raised.value.fields
+
+
+def test_an_importer_who_cannot_see_the_match_is_not_told_who_it_is(people):
+    from django.contrib.auth.models import Permission
+
+    # An agent given crm_manage on top of sales: imports, but still sees only their own clients.
+    people.sam.user_permissions.add(Permission.objects.get(content_type__app_label="brokerage", codename="crm_manage"))
+    sam = type(people.sam).objects.get(pk=people.sam.pk)
+    hidden = factories.ClientFactory(
+        first_name="Hidden", last_name="Person", email="h@example.test", sales_agent=people.sue
+    )
+    own = factories.ClientFactory(first_name="Own", last_name="Client", email="o@example.test", sales_agent=sam)
+    data = csv_bytes([HEADER, "h@example.test,H,H,,DE", "o@example.test,O,O,,DE"])
+
+    done = run(sam, upload(sam, data))
+
+    assert outcomes(done) == {
+        2: ("duplicate", ["This person is already on file (held by another agent)."]),
+        3: ("duplicate", [f"The same email as client #{own.pk} (Own Client)."]),
+    }
+    assert f"#{hidden.pk}" not in str(outcomes(done))
+
+
+def test_a_chunk_is_assigned_in_rotation_with_one_notification_per_agent_and_one_audit_record(people):
+    from crm.assignment import client_auto_assign
+    from crm.models import Notification
+
+    rule_with("Germany", [people.sam, people.sue], countries=["DE"])
+    data = csv_bytes([HEADER, *(f"p{n}@example.test,P{n},Test,,DE" for n in range(1, 6)), "fr@example.test,F,R,,FR"])
+
+    done = run(people.olga, upload(people.olga, data))
+
+    agents = [Client.objects.get(email=f"p{n}@example.test").sales_agent for n in range(1, 6)]
+    assert agents == [people.sam, people.sue, people.sam, people.sue, people.sam]
+    assert Client.objects.get(email="fr@example.test").sales_agent is None
+    assert sorted(Notification.objects.values_list("user__email", "message")) == [
+        ("sam@alpha.test", "3 new leads from leads.csv assigned to you"),
+        ("sue@alpha.test", "2 new leads from leads.csv assigned to you"),
+    ]
+    assert not AuditRecord.objects.filter(action="crm.client.auto_assigned").exists()
+    record = AuditRecord.objects.get(action="crm.lead_import.assigned")
+    assert record.object_id == str(done.pk)
+    assert (record.after["assigned"], record.after["unassigned"]) == (5, 1)
+    assert record.after["by_agent"] == {"sam@alpha.test": 3, "sue@alpha.test": 2}
+    first = Client.objects.get(email="p1@example.test")
+    assert "Assigned to Sam Seller by rule 'Germany'" in TimelineEvent.objects.filter(client=first).values_list(
+        "title", flat=True
+    )
+    # The rotation carries on where the import left it: Sue's turn next.
+    later = factories.ClientFactory(email="later@example.test", country="DE", status="lead")
+    client_auto_assign(later)
+    later.refresh_from_db()
+    assert later.sales_agent == people.sue
+
+
+def test_a_chunk_takes_the_first_matching_rule_with_an_active_agent(people):
+    rule_with("Spanish speakers", [people.sue], priority=10, languages=["es"])
+    rule_with("Inactive only", [people.cora], priority=20, countries=["DE"])
+    people.cora.is_active = False
+    people.cora.save(update_fields=["is_active"])
+    rule_with("Everyone", [people.sam], priority=30)
+    data = csv_bytes(["Email,Name,Country,Language", "es@example.test,E S,DE,Spanish", "de@example.test,D E,DE,German"])
+
+    run(people.olga, upload(people.olga, data))
+
+    assert Client.objects.get(email="es@example.test").sales_agent == people.sue
+    assert Client.objects.get(email="de@example.test").sales_agent == people.sam
+
+
+def test_the_migration_lower_cases_and_deduplicates_existing_tags(people):
+    import importlib
+
+    from django.db import connection
+
+    migration = importlib.import_module("crm.migrations.0005_lowercase_tags")
+    mixed = factories.ClientFactory(email="m@example.test", tags=["VIP", " vip ", "High  Roller", "", "gold"])
+    clean = factories.ClientFactory(email="c@example.test", tags=["vip"])
+    empty = factories.ClientFactory(email="e@example.test", tags=[])
+
+    with connection.cursor() as cursor:
+        cursor.execute(migration.LOWERCASE_TAGS)
+
+    for client in (mixed, clean, empty):
+        client.refresh_from_db()
+    assert (mixed.tags, clean.tags, empty.tags) == (["vip", "high roller", "gold"], ["vip"], [])

@@ -127,3 +127,22 @@ def test_only_crm_manage_reaches_the_import_pages(alpha, people, who, path):
     method = web.post if path == "upload/" else web.get
 
     assert method(f"/ops/crm/leads/imports/{path}").status_code == 403
+
+
+def test_report_csv_header_names_from_the_file_cannot_run_as_formulas(
+    alpha, people, django_capture_on_commit_callbacks
+):
+    web = tenant_web_client(alpha, people.olga)
+    data = csv_bytes(["Name,Email,=cmd|' /C calc'!A0", "Ana A,not-an-email,x"])
+    web.post("/ops/crm/leads/imports/upload/", {"file": SimpleUploadedFile("evil.csv", data)})
+    with tenant_context(alpha):
+        lead_import = LeadImport.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        web.post(
+            f"/ops/crm/leads/imports/{lead_import.pk}/", {"map_name": "Name", "map_email": "Email", "source": "import"}
+        )
+
+    download = web.get(f"/ops/crm/leads/imports/{lead_import.pk}/report/?format=csv")
+
+    header = b"".join(download.streaming_content).decode().splitlines()[0]
+    assert header == "line,outcome,problems,Name,Email,'=cmd|' /C calc'!A0"

@@ -262,3 +262,88 @@ def test_the_pipeline_page_runs_as_many_queries_for_forty_leads_as_for_five(alph
         assert web.get("/ops/crm/leads/").status_code == 200
 
     assert len(many) == len(few)
+
+
+# Review fixes: what a duplicate tells an agent, tags, the redirect after a stage change, the agent filter
+
+
+def test_a_sales_agent_is_not_told_who_holds_a_duplicate_they_cannot_see(people):
+    factories.ClientFactory(first_name="Ana", last_name="López", email="ana@example.test", sales_agent=people.sue)
+
+    with pytest.raises(ApplicationError) as raised:
+        lead_create(actor=people.sam, data={"first_name": "Ana", "email": "ANA@example.test"})
+
+    said = " ".join([raised.value.message, *raised.value.fields["email"]])
+    assert raised.value.code == "duplicate"
+    assert raised.value.fields == {"email": ["This person is already on file (held by another agent)."]}
+    assert "López" not in said and "#" not in said
+    assert Client.objects.count() == 1
+
+
+def test_a_sales_agent_is_told_which_of_their_own_clients_is_the_duplicate(people):
+    ana = factories.ClientFactory(first_name="Ana", last_name="López", email="ana@example.test", sales_agent=people.sam)
+
+    with pytest.raises(ApplicationError) as raised:
+        lead_create(actor=people.sam, data={"first_name": "Ana", "email": "ana@example.test"})
+
+    assert raised.value.fields == {"email": [f"The same email as client #{ana.pk} (Ana López)."]}
+
+
+def test_the_leads_api_does_not_name_another_agents_client(alpha, people):
+    import uuid
+
+    from tests.tenants.web import api_client
+
+    hidden = factories.ClientFactory(
+        first_name="Hidden", last_name="Person", phone="+4915123456789", sales_agent=people.sue
+    )
+
+    response = api_client(alpha, people.sam).post(
+        "/api/v1/leads/",
+        {"first_name": "Hans", "phone": "+49 151 23456789"},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
+    )
+
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "held by another agent" in body
+    assert "Hidden" not in body and f"#{hidden.pk}" not in body
+
+
+def test_lead_tags_are_lower_cased_trimmed_and_deduplicated_and_a_long_one_is_refused(people):
+    lead = lead_create(
+        actor=people.olga, data={"first_name": "Ana", "email": "a@example.test", "tags": " VIP, Gold ,vip"}
+    )
+    assert lead.tags == ["vip", "gold"]
+
+    with pytest.raises(ApplicationError) as raised:
+        lead_create(actor=people.olga, data={"first_name": "Ben", "email": "b@example.test", "tags": "x" * 41})
+    assert "tags" in raised.value.fields
+
+
+@pytest.mark.parametrize(
+    ("next_url", "landing"),
+    [
+        ("https://evil.example/phish", "/ops/crm/leads/"),
+        ("//evil.example/", "/ops/crm/leads/"),
+        ("/ops/crm/leads/?stage=qualified", "/ops/crm/leads/?stage=qualified"),
+        ("", "/ops/crm/leads/"),
+    ],
+)
+def test_after_a_stage_change_only_a_next_on_this_site_is_followed(alpha, people, next_url, landing):
+    lead = lead_of(people.sam, email="a1@example.test")
+
+    response = tenant_web_client(alpha, people.sam).post(
+        f"/ops/crm/leads/{lead.pk}/stage/", {"stage": "contacted", "next": next_url}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == landing
+
+
+def test_the_agent_filter_lists_every_agent_who_may_hold_clients_not_only_sales(alpha, people):
+    page = tenant_web_client(alpha, people.olga).get("/ops/crm/leads/")
+
+    agents = set(page.context["agents"])
+    assert {people.sam, people.sue, people.olga, people.cora} <= agents
