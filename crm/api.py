@@ -18,26 +18,24 @@ import binascii
 from datetime import datetime
 from urllib.parse import urlencode
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from brokerage.errors import ApplicationError
 from brokerage.idempotency import HEADER, idempotent
 from brokerage.permissions import HasCapability
-from brokerage.roles import perm
 from crm import api_serializers as io
-from crm.comms import note_add, task_complete, task_create, tasks_visible_to
+from crm.comms import active_staff, note_add, task_complete, task_create, tasks_visible_to
 from crm.leads import LEAD_FIELDS, lead_create, lead_stage_set
 from crm.models import Client, Note, Segment, Task
 from crm.profile import client_update
-from crm.segments import segment_can_change, segment_clients, segment_save
+from crm.segments import segment_can_change, segment_clients, segment_problem, segment_save
 from crm.selectors import client_list, client_timeline
 from crm.visibility import can_change, client_visible_or_404, clients_visible_to
 
@@ -61,6 +59,13 @@ def _body(serializer_class, request) -> dict:
 def _ensure_change(user, client: Client) -> None:
     if not can_change(user, client):
         raise PermissionDenied
+
+
+class NewestFirst(CursorPagination):
+    """Lists over up to 100,000 clients page by cursor: no COUNT(*) per page, no deep OFFSET."""
+
+    ordering = ("-created_at", "-id")
+    page_size = 50
 
 
 class _CrmViewSet(viewsets.GenericViewSet):
@@ -99,6 +104,7 @@ def _timeline_cursor_decode(text: str) -> tuple[datetime, int]:
 
 class ClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CrmViewSet):
     serializer_class = io.ClientOutput
+    pagination_class = NewestFirst
     change_actions = frozenset({"create", "partial_update"})
 
     def get_permissions(self):
@@ -204,6 +210,7 @@ class ClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CrmViewSe
 
 class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CrmViewSet):
     serializer_class = io.ClientOutput
+    pagination_class = NewestFirst
     change_actions = frozenset({"create", "stage"})
 
     def get_queryset(self):
@@ -245,18 +252,10 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CrmViewSet)
     serializer_class = io.TaskOutput
     change_actions = frozenset({"create", "complete"})
 
-    def _visible(self):
-        user = self.request.user
-        tasks = tasks_visible_to(user)
-        if not user.has_perm(perm("crm_view_all_clients")):
-            # A task about a client who has since moved to another agent says nothing about them here.
-            tasks = tasks.filter(Q(client=None) | Q(client__in=clients_visible_to(user).values("pk")))
-        return tasks
-
     def get_queryset(self):
         if self.is_schema:
             return Task.objects.none()
-        tasks = self._visible()
+        tasks = tasks_visible_to(self.request.user)
         if self.action != "list":
             return tasks
         filters = _query(io.TaskFilterInput, self.request)
@@ -279,10 +278,10 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CrmViewSet)
     @idempotent
     def create(self, request):
         values = _body(io.TaskInput, request)
-        users = get_user_model().objects
         assignee = request.user
         if "assignee" in values:
-            assignee = users.filter(pk=values["assignee"]).first()
+            # Only among active staff: any other id answers alike, so ids reveal no one's name.
+            assignee = active_staff().filter(pk=values["assignee"]).first()
             if assignee is None:
                 raise ApplicationError("No such colleague.", fields={"assignee": ["No such colleague."]})
         client = None
@@ -344,10 +343,13 @@ class SegmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _CrmViewS
         return self._save(request, partial=True)
 
     @extend_schema(responses=io.ClientOutput(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=NewestFirst)
     def clients(self, request, pk=None):
         """The segment's members that you may see, newest first."""
         segment = self.get_object()
+        problem = segment_problem(segment, request.user)
+        if problem:
+            raise ApplicationError(problem)
         members = segment_clients(segment, request.user).select_related("sales_agent", "retention_agent")
         page = self.paginate_queryset(members.order_by("-created_at", "-id"))
         return self.get_paginated_response(io.ClientOutput(page, many=True).data)

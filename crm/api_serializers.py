@@ -67,7 +67,6 @@ class ClientFilterInput(serializers.Serializer):
     )
     lead_stage = serializers.ChoiceField(choices=Client.LeadStage.choices, required=False)
     kyc_status = serializers.ChoiceField(choices=Client.KycStatus.choices, required=False)
-    sort = serializers.ChoiceField(choices=["newest", "name", "activity"], required=False, default="newest")
 
 
 class LeadFieldsInput(serializers.Serializer):

@@ -1,7 +1,9 @@
 """Bulk actions over many clients (a ticked list or a whole segment): tag, assign, email.
 
 Each action touches only clients the actor may see; the counts returned are of clients changed.
-Tagging is one set-based UPDATE; assignment and email belong to crm.assignment and crm.comms.
+Tagging is one set-based UPDATE (a segment stays a subquery); assignment and email belong to
+crm.assignment and crm.comms, and over more than CHUNK clients run in a Celery task
+(crm.tasks.bulk_action_run) in committed chunks, the actor notified at the end.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from brokerage.audit import audit_log
 from brokerage.errors import ApplicationError
 from brokerage.models import User
 from brokerage.roles import perm
+from crm.assignment import assignable_agents, can_reassign, clients_reassign
+from crm.comms import email_send_bulk, email_template_names
 from crm.models import Client, TimelineEvent
 from crm.profile import tags_clean
 from crm.visibility import clients_visible_to
@@ -26,7 +31,13 @@ AUDIT_IDS = 1000
 CONFIRM_ABOVE = 50
 
 
-def _ids(values) -> list[int]:
+# Above this many clients, email and reassignment run in a Celery task in committed chunks of this size.
+CHUNK = 500
+AUDIT_SAMPLE = 20
+
+
+def ids_parse(values) -> list[int]:
+    """The whole numbers among posted ids, deduplicated and sorted (anything else ignored)."""
     ids = set()
     for value in values or ():
         try:
@@ -36,9 +47,16 @@ def _ids(values) -> list[int]:
     return sorted(ids)
 
 
+def _targets(client_ids):
+    """Posted ids as a list, or a QuerySet of clients (a segment) kept as a subquery."""
+    return client_ids if isinstance(client_ids, QuerySet) else ids_parse(client_ids)
+
+
 @transaction.atomic
 def clients_tag(*, actor, client_ids, add=(), remove=()) -> int:
     """Add and remove tags on the given clients the actor may see; the number of clients changed.
+
+    `client_ids` is a list of ids or a QuerySet of clients (a whole segment: one subquery, no list).
 
     Idempotent: a client that already has every added tag and none of the removed ones is left alone
     (no update, no timeline line). Staff tagging is not client activity, so last_activity_at stays."""
@@ -49,8 +67,10 @@ def clients_tag(*, actor, client_ids, add=(), remove=()) -> int:
         raise ApplicationError("Enter a tag.", fields={"tag": ["Enter a tag."]})
     if set(add) & set(remove):
         raise ApplicationError("A tag cannot be added and removed at once.", fields={"tag": ["Choose one."]})
-    ids = _ids(client_ids)
-    if not ids:
+    ids = _targets(client_ids)
+    if isinstance(ids, QuerySet):
+        ids = ids.order_by().values("pk")
+    elif not ids:
         return 0
     visible_sql, visible_params = clients_visible_to(actor).filter(pk__in=ids).values("pk").query.sql_with_params()
     table = connection.ops.quote_name(Client._meta.db_table)
@@ -116,18 +136,12 @@ ACTIONS = [
 ACTION_LABELS = dict(ACTIONS)
 
 
-def can_assign(user) -> bool:
-    from crm.assignment import can_reassign
-
-    return can_reassign(user)
-
-
 def actions_for(user) -> list[tuple[str, str]]:
     """The bulk actions `user` may run."""
     allowed = []
     for key, label in ACTIONS:
         if key.startswith("assign_"):
-            if can_assign(user):
+            if can_reassign(user):
                 allowed.append((key, label))
         elif user.has_perm(perm("crm_change_client")):
             allowed.append((key, label))
@@ -156,8 +170,6 @@ class BulkResult:
 
 
 def _agent(user, value):
-    from crm.assignment import assignable_agents
-
     try:
         return assignable_agents(user).get(pk=int(value))
     except (TypeError, ValueError):
@@ -168,46 +180,96 @@ def _agent(user, value):
         ) from None
 
 
-def template_names() -> list[str]:
-    """Active email templates by name (crm.comms picks each client's language version)."""
-    from crm.models import EmailTemplate
-
-    names = EmailTemplate.objects.filter(is_active=True).order_by("name").values_list("name", flat=True)
-    return list(names.distinct())
-
-
 def _template(value) -> str:
     name = str(value or "").strip()
-    if not name or name not in template_names():
+    if not name or name not in email_template_names():
         raise ApplicationError("Choose an email template.", fields={"template": ["Choose a template."]})
     return name
 
 
-def bulk_run(*, actor, action: str, client_ids: list[int], params: dict) -> BulkResult:
-    """Run one bulk action over clients already limited to those `actor` may see."""
+@dataclass(frozen=True)
+class BulkQueued:
+    action: str
+    selected: int
+
+    @property
+    def message(self) -> str:
+        return f"Queued: {self.selected:,} clients; you will get a notification when it is done."
+
+
+def bulk_run(*, actor, action: str, client_ids, params: dict, segment_id: int | None = None) -> BulkResult | BulkQueued:
+    """Run one bulk action over the given clients (ids, or a segment's QuerySet), only those `actor`
+    may see. Email and reassignment over more than CHUNK clients go to a Celery task (`segment_id`
+    lets it read the segment again rather than carry every id)."""
     if action not in dict(actions_for(actor)):
         if action in ACTION_LABELS:
             raise PermissionDenied(f"You may not {ACTION_LABELS[action].lower()}.")
         raise ApplicationError("Choose an action.", fields={"action": ["Choose an action."]})
-    ids = _ids(client_ids)
-    if not ids:
+    targets = _targets(client_ids)
+    if isinstance(targets, QuerySet):
+        targets = clients_visible_to(actor, targets)
+        selected = targets.count()
+    else:
+        selected = len(targets)
+    if not selected:
         raise ApplicationError("Select at least one client.", fields={"client": ["Select clients."]})
-    if action in ("assign_sales", "assign_retention"):
-        from crm.assignment import clients_reassign
-
-        role = "sales_agent" if action == "assign_sales" else "retention_agent"
-        agent = _agent(actor, params.get("agent"))
-        changed = clients_reassign(actor=actor, client_ids=ids, **{role: agent})
-    elif action in ("tag_add", "tag_remove"):
+    if action in ("tag_add", "tag_remove"):
         tags = tags_clean(params.get("tag") or "")
         if not tags:
             raise ApplicationError("Enter a tag.", fields={"tag": ["Enter a tag."]})
         changes = {"add": tags} if action == "tag_add" else {"remove": tags}
-        changed = clients_tag(actor=actor, client_ids=ids, **changes)
+        changed = clients_tag(actor=actor, client_ids=targets, **changes)
+        return BulkResult(action=action, selected=selected, changed=changed)
+    # Check the parameters now, so a mistake is told at once rather than in a notification.
+    if action == "email":
+        params = {"template": _template(params.get("template"))}
     else:
-        from crm.comms import email_send_bulk
+        params = {"agent": _agent(actor, params.get("agent")).pk}
+    if selected > CHUNK:
+        from crm.tasks import bulk_action_run
 
-        template = _template(params.get("template"))
-        changed = email_send_bulk(actor=actor, client_ids=ids, template=template)
-        changed = changed if isinstance(changed, int) else len(changed)
-    return BulkResult(action=action, selected=len(ids), changed=changed)
+        ids = None
+        if segment_id is None:
+            ids = targets if isinstance(targets, list) else list(targets.values_list("pk", flat=True))
+        bulk_action_run.delay(actor_id=actor.pk, action=action, params=params, segment_id=segment_id, client_ids=ids)
+        return BulkQueued(action=action, selected=selected)
+    ids = targets if isinstance(targets, list) else list(targets.values_list("pk", flat=True))
+    changed = _chunk_run(actor=actor, action=action, params=params, ids=ids)
+    return BulkResult(action=action, selected=selected, changed=changed)
+
+
+def _chunk_run(*, actor, action: str, params: dict, ids: list[int]) -> int:
+    if action == "email":
+        return email_send_bulk(actor=actor, client_ids=ids, template=params["template"])
+    role = "sales_agent" if action == "assign_sales" else "retention_agent"
+    agent = _agent(actor, params["agent"])
+    return clients_reassign(actor=actor, client_ids=ids, **{role: agent})
+
+
+def bulk_run_chunked(*, actor, action: str, params: dict, clients: QuerySet[Client]) -> tuple[int, int]:
+    """The background half of `bulk_run`: walk `clients` by id in chunks of CHUNK, each chunk its own
+    transaction with one audit record (count and a sample of ids). Returns (selected, changed)."""
+    clients = clients_visible_to(actor, clients).order_by("pk")
+    selected = changed = 0
+    last = 0
+    while True:
+        ids = list(clients.filter(pk__gt=last).values_list("pk", flat=True)[:CHUNK])
+        if not ids:
+            break
+        last = ids[-1]
+        with transaction.atomic():
+            done = _chunk_run(actor=actor, action=action, params=params, ids=ids)
+            audit_log(
+                actor=actor,
+                action=f"crm.clients.bulk_{'email' if action == 'email' else 'reassign'}_chunk",
+                after={
+                    "action": action,
+                    "params": params,
+                    "count": len(ids),
+                    "changed": done,
+                    "client_ids_sample": ids[:AUDIT_SAMPLE],
+                },
+            )
+        selected += len(ids)
+        changed += done
+    return selected, changed

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
-from django.urls import NoReverseMatch, reverse
+from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from brokerage.audit import audit_log
@@ -25,9 +25,10 @@ from brokerage.models import User
 from brokerage.roles import STAFF_ROLES, perm
 from brokerage.staff import tenant_url
 from crm import emails
-from crm.models import Client, Desk, Email, EmailTemplate, Note, Notification, Task
+from crm.links import client_url, person_label
+from crm.models import Client, Email, EmailTemplate, Note, Notification, Task
 from crm.timeline import timeline_record
-from crm.visibility import can_change, clients_visible_to
+from crm.visibility import can_change, clients_visible_to, visibility_filter
 
 logger = logging.getLogger(__name__)
 
@@ -45,43 +46,52 @@ _MENTION = re.compile(
 # --- Helpers ---------------------------------------------------------------------------------------
 
 
-def client_url(client_or_id) -> str:
-    client_id = getattr(client_or_id, "pk", client_or_id)
-    try:
-        return reverse("ops:crm_client_detail", args=[client_id])
-    except NoReverseMatch:  # the 360 page is another area's; its path is the agreed one
-        return f"/ops/crm/clients/{client_id}/"
-
-
 def active_staff() -> QuerySet[User]:
     return User.objects.filter(is_active=True, groups__name__in=STAFF_ROLES).distinct()
 
 
-def can_see(user: User, client: Client) -> bool:
+def _sees(user: User, client: Client) -> bool:
     return clients_visible_to(user).filter(pk=client.pk).exists()
+
+
+def _permissions_preload(people: list[User]) -> None:
+    """Fill Django's per-user permission cache for many colleagues in two queries, not two each."""
+    found: dict[int, set[str]] = {person.pk: set() for person in people}
+    ids = list(found)
+    for path in ("groups__permissions", "user_permissions"):
+        rows = User.objects.filter(pk__in=ids, **{f"{path}__isnull": False}).values_list(
+            "pk", f"{path}__content_type__app_label", f"{path}__codename"
+        )
+        for pk, app_label, codename in rows:
+            found[pk].add(f"{app_label}.{codename}")
+    for person in people:
+        person._perm_cache = found[person.pk]
 
 
 def colleagues_seeing(client: Client | None) -> QuerySet[User]:
     """Active staff who may see `client` (all active staff without one): the assignee choices.
 
-    Mirrors crm.visibility in one query; services still check each chosen person exactly.
+    The rule is crm.visibility's (`visibility_filter` per colleague); the limited ones are then
+    checked together in one query.
     """
-    staff = active_staff()
+    staff = active_staff().order_by("first_name", "last_name", "email")
     if client is None:
-        return staff.order_by("first_name", "last_name", "email")
-    sees_all = Q(is_superuser=True) | Q(
-        groups__permissions__codename="crm_view_all_clients", groups__permissions__content_type__app_label="brokerage"
-    )
-    agents = [pk for pk in (client.sales_agent_id, client.retention_agent_id) if pk]
-    managers = Desk.objects.filter(members__in=agents).exclude(manager=None).values("manager")
-    holds = (Q(pk__in=agents) | Q(pk__in=managers)) & Q(
-        pk__in=User.objects.filter(groups__permissions__codename="crm_view_client").values("pk")
-    )
-    return staff.filter(pk__in=staff.filter(sees_all | holds).values("pk")).order_by("first_name", "last_name", "email")
-
-
-def _display(user: User) -> str:
-    return user.get_full_name() or user.email
+        return staff
+    people = list(staff)
+    _permissions_preload(people)
+    seeing, limits = [], {}
+    for person in people:
+        if not person.has_perm(perm("crm_view_client")):
+            continue
+        limit = visibility_filter(person)
+        if limit is None:
+            seeing.append(person.pk)
+        else:
+            limits[f"u{person.pk}"] = Count("pk", filter=limit)
+    if limits:
+        counts = Client.objects.filter(pk=client.pk).aggregate(**limits)
+        seeing += [int(key[1:]) for key, count in counts.items() if count]
+    return staff.filter(pk__in=seeing)
 
 
 def _require_change(actor: User, client: Client) -> None:
@@ -130,8 +140,8 @@ def mentions_parse(body: str, *, client: Client, author: User) -> list[User]:
         person = people[0]
         if person.pk == author.pk or person.pk in found:
             continue
-        if not can_see(person, client):
-            problems.append(f"{_display(person)} cannot see this client, so they cannot be mentioned here.")
+        if not _sees(person, client):
+            problems.append(f"{person_label(person)} cannot see this client, so they cannot be mentioned here.")
             continue
         found[person.pk] = person
     if problems:
@@ -207,7 +217,7 @@ def note_add(
     )
     what = "a call note" if kind == Note.Kind.CALL else "a note"
     for person in mentioned:
-        notify(person, f"{_display(actor)} mentioned you in {what} on {client}: {_excerpt(body)}", url=url)
+        notify(person, f"{person_label(actor)} mentioned you in {what} on {client}: {_excerpt(body)}", url=url)
     return note
 
 
@@ -495,9 +505,9 @@ def task_create(
     if assignee is None:
         fields["assignee"] = ["Choose who does it."]
     elif not active_staff().filter(pk=assignee.pk).exists():
-        fields["assignee"] = [f"{_display(assignee)} is not an active colleague."]
-    elif client is not None and not can_see(assignee, client):
-        fields["assignee"] = [f"{_display(assignee)} cannot see this client: assign someone who can."]
+        fields["assignee"] = ["No such colleague."]
+    elif client is not None and not _sees(assignee, client):
+        fields["assignee"] = [f"{person_label(assignee)} cannot see this client: assign someone who can."]
     if fields:
         raise ApplicationError("The task is not complete.", fields=fields)
 
@@ -510,7 +520,7 @@ def task_create(
             client_id=client.pk,
             kind="task",
             topic="crm.task.created",
-            title=f"Task for {_display(assignee)}: {title} (due {_when(due_at)})",
+            title=f"Task for {person_label(assignee)}: {title} (due {_when(due_at)})",
             detail=description,
             url=_tasks_url(),
             actor=actor,
@@ -518,7 +528,9 @@ def task_create(
         )
     if assignee.pk != actor.pk:
         about = f" about {client}" if client else ""
-        notify(assignee, f"{_display(actor)} gave you a task{about}: {title} (due {_when(due_at)})", url=_tasks_url())
+        notify(
+            assignee, f"{person_label(actor)} gave you a task{about}: {title} (due {_when(due_at)})", url=_tasks_url()
+        )
     return task
 
 
@@ -542,10 +554,21 @@ def task_may_work(user: User, task: Task) -> bool:
 
 
 def tasks_visible_to(user: User) -> QuerySet[Task]:
+    """Tasks `user` may list: their own (assigned or made), anyone's with crm_manage; and of those
+    about a client, only the ones whose client `user` still sees (a reassigned client drops out)."""
     tasks = Task.objects.select_related("client", "assignee")
-    if user.has_perm(perm("crm_manage")):
-        return tasks
-    return tasks.filter(Q(assignee=user) | Q(created_by=user))
+    if not user.has_perm(perm("crm_manage")):
+        tasks = tasks.filter(Q(assignee=user) | Q(created_by=user))
+    if visibility_filter(user) is not None:
+        tasks = tasks.filter(Q(client=None) | Q(client__in=clients_visible_to(user).values("pk")))
+    return tasks
+
+
+def _client_for(task: Task) -> Client | None:
+    """The task's client as its assignee may name it: None when they no longer see the client."""
+    if task.client_id is None or not _sees(task.assignee, task.client):
+        return None
+    return task.client
 
 
 def _task_move(*, actor: User, task: Task, to: str, verb: str) -> Task:
@@ -574,7 +597,7 @@ def _task_move(*, actor: User, task: Task, to: str, verb: str) -> Task:
             source=f"task:{task.pk}:{verb}:{record.pk}",
         )
     for person in {task.created_by, task.assignee} - {actor}:
-        notify(person, f"{_display(actor)} {verb} the task: {task.title}", url=_tasks_url())
+        notify(person, f"{person_label(actor)} {verb} the task: {task.title}", url=_tasks_url())
     return task
 
 
@@ -614,7 +637,8 @@ def _task_remind(task_id: int, now: datetime) -> bool:
     task = Task.objects.select_related("assignee", "client").get(pk=task_id)
     overdue = task.due_at <= now
     lead = "Overdue" if overdue else "Due soon"
-    about = f" ({task.client})" if task.client_id else ""
+    client = _client_for(task)
+    about = f" ({client})" if client else ""
     notify(task.assignee, f"{lead}: {task.title}{about}, due {_when(task.due_at)}", url=_tasks_url())
     if task.assignee.is_active and task.assignee.email:
         from crm.tasks import task_reminder_email
@@ -628,7 +652,8 @@ def task_reminder_email_now(task_id: int) -> None:
     if task is None or task.status != Task.Status.OPEN:
         return
     link = tenant_url(_tasks_url(), tenant=connection.tenant)
-    about = f"\nClient: {task.client}\n" if task.client_id else "\n"
+    client = _client_for(task)
+    about = f"\nClient: {client}\n" if client else "\n"
     body = (
         f"Hello {task.assignee.first_name or task.assignee.email},\n\n"
         f"Your task is due {_when(task.due_at)}:\n\n    {task.title}\n{about}\n"

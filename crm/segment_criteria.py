@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from django.db.models import Q
 
 from brokerage.errors import ApplicationError
+from brokerage.roles import perm
 
 Choices = tuple[tuple[str, str], ...] | Callable[[], Iterable[tuple[str, str]]]
 
@@ -39,6 +40,12 @@ class Criterion:
     build: Callable[..., Q]
     params: tuple[Param, ...] = field(default_factory=tuple)
     group: str = "Client"
+    # Who may filter on it: a criterion over money or trading would let a viewer infer figures
+    # (balances, volume) of clients whose money they may not see.
+    capability: str = "crm_view_client"
+
+    def allowed(self, user) -> bool:
+        return user is None or user.has_perm(perm(self.capability))
 
 
 _CRITERIA: dict[str, Criterion] = {}
@@ -52,20 +59,29 @@ def criterion_get(key: str) -> Criterion | None:
     return _CRITERIA.get(key)
 
 
-def criteria_available() -> list[Criterion]:
-    return sorted(_CRITERIA.values(), key=lambda c: (c.group, c.label))
+def criteria_available(user=None) -> list[Criterion]:
+    """Every criterion, or those `user` may filter on."""
+    return sorted((c for c in _CRITERIA.values() if c.allowed(user)), key=lambda c: (c.group, c.label))
 
 
-def criteria_grouped() -> list[tuple[str, list[Criterion]]]:
+def criteria_grouped(user=None) -> list[tuple[str, list[Criterion]]]:
     """For the editor's select: [(group, [criterion, ...]), ...] in group order."""
     groups: dict[str, list[Criterion]] = {}
-    for criterion in criteria_available():
+    for criterion in criteria_available(user):
         groups.setdefault(criterion.group, []).append(criterion)
     return list(groups.items())
 
 
+def _scalar(raw) -> bool:
+    return isinstance(raw, (str, int)) and not isinstance(raw, bool)
+
+
 def _clean_value(param: Param, raw):
     label = param.label
+    numeric = isinstance(raw, (str, int, float, Decimal)) and not isinstance(raw, bool)
+    if param.kind in ("int", "decimal") and raw is not None and not numeric:
+        kind = "whole number" if param.kind == "int" else "number"
+        raise ApplicationError(f"{label}: enter a {kind}.")
     if param.kind == "int":
         try:
             value = int(str(raw).strip())
@@ -87,21 +103,38 @@ def _clean_value(param: Param, raw):
     if param.kind in ("choice", "multichoice"):
         allowed = {value for value, _ in param.options()}
         if param.kind == "choice":
+            if not _scalar(raw) or str(raw) not in allowed:
+                raise ApplicationError(f"{label}: choose one of the listed values.")
+            raw = str(raw)
             if raw not in allowed:
                 raise ApplicationError(f"{label}: choose one of the listed values.")
             return raw
-        values = [raw] if isinstance(raw, str) else list(raw or [])
+        if isinstance(raw, str):
+            values = [raw]
+        elif raw is None:
+            values = []
+        elif isinstance(raw, list) and all(isinstance(v, str) for v in raw):
+            values = list(raw)
+        else:
+            raise ApplicationError(f"{label}: choose from the listed values (a list of them).")
         if not values or any(v not in allowed for v in values):
             raise ApplicationError(f"{label}: choose at least one of the listed values.")
         return sorted(set(values), key=values.index)
+    if raw is not None and not _scalar(raw):
+        raise ApplicationError(f"{label}: enter a text.")
     text = " ".join(str(raw or "").split())
     if not text:
         raise ApplicationError(f"{label}: enter a value.")
     return text[:100]
 
 
-def criteria_clean(criteria) -> list[dict]:
+NOT_ALLOWED = "This segment uses criteria you may not use"
+
+
+def criteria_clean(criteria, actor=None) -> list[dict]:
     """Validate a segment's criteria JSON; returns it normalised (values typed, unknown keys refused).
+
+    With `actor`, criteria needing a capability the actor lacks are refused (NOT_ALLOWED).
 
     Errors name the criterion and its position, and carry `criteria` plus `criteria_<n>` (n from 0)
     in `fields` so the editor can mark the row."""
@@ -115,6 +148,9 @@ def criteria_clean(criteria) -> list[dict]:
             message = f"Criterion {index + 1}: unknown criterion {str(item.get('key') if isinstance(item, dict) else item)[:60]!r}."
             raise ApplicationError(message, fields={"criteria": [message], f"criteria_{index}": [message]})
         criterion = _CRITERIA[item["key"]]
+        if not criterion.allowed(actor):
+            message = f"{NOT_ALLOWED}: {criterion_title(criterion)}."
+            raise ApplicationError(message, fields={"criteria": [message], f"criteria_{index}": [message]})
         raw = item.get("params") or {}
         if not isinstance(raw, dict):
             message = f"Criterion {index + 1} ({criterion_title(criterion)}): parameters must be an object."
@@ -130,10 +166,10 @@ def criteria_clean(criteria) -> list[dict]:
     return cleaned
 
 
-def criteria_q(criteria: list[dict]) -> Q:
+def criteria_q(criteria: list[dict], actor=None) -> Q:
     """All criteria must hold. Validates again, so stored JSON that no longer passes raises."""
     query = Q()
-    for item in criteria_clean(criteria):
+    for item in criteria_clean(criteria, actor=actor):
         criterion = _CRITERIA[item["key"]]
         params = {}
         for p in criterion.params:

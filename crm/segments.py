@@ -66,7 +66,7 @@ def segment_save(*, actor, segment: Segment | None = None, name: str, descriptio
         raise ApplicationError("The name is too long.", fields={"name": ["At most 100 characters."]})
     if len(description) > 300:
         raise ApplicationError("The description is too long.", fields={"description": ["At most 300 characters."]})
-    cleaned = criteria_clean(criteria)
+    cleaned = criteria_clean(criteria, actor=actor)
     others = Segment.objects.filter(name__iexact=name)
     if segment is not None:
         others = others.exclude(pk=segment.pk)
@@ -90,20 +90,22 @@ def segment_delete(*, actor, segment: Segment) -> None:
     segment.delete()
 
 
-def segment_problem(segment: Segment) -> str:
-    """Why a saved segment no longer works (a criterion removed or changed), or ""."""
+def segment_problem(segment: Segment, user=None) -> str:
+    """Why a saved segment does not work (a criterion removed or changed, or, for `user`, one over
+    figures they may not see), or ""."""
     try:
-        criteria_clean(segment.criteria)
+        criteria_clean(segment.criteria, actor=user)
     except ApplicationError as error:
         return error.message
     return ""
 
 
 def segment_clients(segment: Segment, user) -> QuerySet[Client]:
-    """The segment's members that `user` may see. A segment whose stored criteria no longer validate
-    has no members (see `segment_problem`), rather than failing every page that lists it."""
+    """The segment's members that `user` may see. A segment whose stored criteria no longer validate,
+    or use criteria `user` may not use, has no members for them (see `segment_problem`), rather than
+    failing every page that lists it."""
     try:
-        query = criteria_q(segment.criteria)
+        query = criteria_q(segment.criteria, actor=user)
     except ApplicationError:
         return Client.objects.none()
     return clients_visible_to(user, Client.objects.filter(query))
@@ -111,7 +113,7 @@ def segment_clients(segment: Segment, user) -> QuerySet[Client]:
 
 def criteria_clients(criteria, user) -> QuerySet[Client]:
     """Clients matching unsaved criteria, visible to `user`; ApplicationError when they do not validate."""
-    return clients_visible_to(user, Client.objects.filter(criteria_q(criteria)))
+    return clients_visible_to(user, Client.objects.filter(criteria_q(criteria, actor=user)))
 
 
 def segment_preview(criteria, user) -> tuple[int, list[Client]]:
@@ -122,10 +124,20 @@ def segment_preview(criteria, user) -> tuple[int, list[Client]]:
     return count, first
 
 
+def criteria_problem(criteria, user) -> str:
+    try:
+        criteria_clean(criteria, actor=user)
+    except ApplicationError as error:
+        return error.message
+    return ""
+
+
 def segment_examples_ensure(*, actor) -> list[Segment]:
     """Save the ready-made segments that do not exist yet (by name); returns those created."""
     created = []
     for example in EXAMPLES:
+        if criteria_problem(example["criteria"], actor):
+            continue  # over money or trading the actor may not see
         if not Segment.objects.filter(name__iexact=example["name"]).exists():
             created.append(segment_save(actor=actor, **example))
     return created

@@ -26,3 +26,31 @@ def task_reminder_email(task_id: int) -> None:
 def emails_queued_sweep() -> int:
     """Client emails a broker outage left queued (beat, every 5 minutes)."""
     return comms.emails_queued_sweep()
+
+
+@shared_task(acks_late=True)
+def bulk_action_run(*, actor_id: int, action: str, params: dict, segment_id=None, client_ids=None) -> int:
+    """A bulk email or reassignment over many clients, in committed chunks (crm.bulk.bulk_run_chunked);
+    the actor gets a notification when it is done. Members of a segment are read again here."""
+    from brokerage.models import User
+    from crm import bulk
+    from crm.links import client_list_url
+    from crm.models import Client, Segment
+    from crm.segments import segment_clients
+
+    actor = User.objects.get(pk=actor_id)
+    label = bulk.ACTION_LABELS[action]
+    if segment_id is not None:
+        segment = Segment.objects.filter(pk=segment_id).first()
+        clients = segment_clients(segment, actor) if segment else Client.objects.none()
+        url = client_list_url(segment=segment_id)
+    else:
+        clients = Client.objects.filter(pk__in=bulk.ids_parse(client_ids))
+        url = client_list_url()
+    try:
+        selected, changed = bulk.bulk_run_chunked(actor=actor, action=action, params=params, clients=clients)
+    except Exception as error:
+        comms.notify(actor, f"{label} stopped: {getattr(error, 'message', error)}", url=url)
+        raise
+    comms.notify(actor, f"{label}: done, {changed:,} of {selected:,} clients changed.", url=url)
+    return changed

@@ -56,6 +56,7 @@ register_criterion(
         balance_above,
         (_AMOUNT, _CURRENCY),
         "Money",
+        capability="payments_view",
     )
 )
 register_criterion(
@@ -65,5 +66,6 @@ register_criterion(
         deposited_more_than,
         (_AMOUNT, _CURRENCY, Param("days", "Days", "int", minimum=1)),
         "Money",
+        capability="payments_view",
     )
 )

@@ -56,9 +56,14 @@ register_criterion(
         volume_above,
         (Param("lots", "Lots", "decimal"), Param("days", "Days", "int", minimum=1)),
         "Trading",
+        capability="trading_view",
     )
 )
-register_criterion(Criterion("has_live_account", "Has a live trading account", has_live_account, (), "Trading"))
 register_criterion(
-    Criterion("has_open_positions", "Has open positions (live accounts)", has_open_positions, (), "Trading")
+    Criterion("has_live_account", "Has a live trading account", has_live_account, (), "Trading", "trading_view")
+)
+register_criterion(
+    Criterion(
+        "has_open_positions", "Has open positions (live accounts)", has_open_positions, (), "Trading", "trading_view"
+    )
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import template
 
 from crm import bulk
+from crm.comms import email_template_names
 from crm.models import Segment
 
 register = template.Library()
@@ -22,7 +23,7 @@ def bulk_options(context) -> dict:
         from crm.assignment import assignable_agents
 
         agents = list(assignable_agents(user))
-    templates = bulk.template_names() if "email" in keys else []
+    templates = email_template_names() if "email" in keys else []
     segment = context.get("bulk_segment")
     if segment is None and request.GET.get("segment", "").isdigit():
         segment = Segment.objects.filter(pk=int(request.GET["segment"])).first()

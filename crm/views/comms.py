@@ -18,6 +18,7 @@ from brokerage.permissions import capability_required
 from brokerage.roles import perm
 from crm import comms, emails
 from crm.comms_forms import CallForm, EmailForm, EmailTemplateForm, NoteForm, TaskForm
+from crm.links import client_url
 from crm.models import EmailTemplate, Note, Notification, Task
 from crm.visibility import can_change, client_visible_or_404
 
@@ -34,7 +35,7 @@ def _changeable_client(request, client_id):
 def _done(request, client, message: str):
     """Back to the 360 page: htmx follows HX-Redirect, a plain form post a 303."""
     messages.success(request, message)
-    url = comms.client_url(client)
+    url = client_url(client)
     if request.htmx:
         response = HttpResponse(status=204)
         response["HX-Redirect"] = url
@@ -44,7 +45,7 @@ def _done(request, client, message: str):
 
 def _again(request, client, active: str, form):
     """The panel again with the form's errors (in place for htmx, else on a page of its own)."""
-    context = {"client": client, "bound": {active: form, "active": active}, "client_url": comms.client_url(client)}
+    context = {"client": client, "bound": {active: form, "active": active}, "client_url": client_url(client)}
     if request.htmx:
         return render(request, "crm/comms/_client_comms.html", context)
     return render(request, "crm/comms/client_form.html", context, status=400)

@@ -120,7 +120,7 @@ def _builder(request, *, segment: Segment | None):
         response = render(
             request,
             "crm/segments/form.html",
-            _builder_context(segment, name, description, rows, errors),
+            _builder_context(request.user, segment, name, description, rows, errors),
         )
         if op != "save":
             response["HX-Trigger"] = "criteria-changed"
@@ -129,16 +129,18 @@ def _builder(request, *, segment: Segment | None):
         name, description, rows = "", "", []
     else:
         name, description, rows = segment.name, segment.description, _stored_rows(segment.criteria)
-    return render(request, "crm/segments/form.html", _builder_context(segment, name, description, rows, {}))
+    return render(
+        request, "crm/segments/form.html", _builder_context(request.user, segment, name, description, rows, {})
+    )
 
 
-def _builder_context(segment, name, description, rows, errors) -> dict:
+def _builder_context(user, segment, name, description, rows, errors) -> dict:
     return {
         "segment": segment,
         "name": name,
         "description": description,
         "rows": _row_views(rows, errors),
-        "groups": [(group, [(c.key, criterion_title(c)) for c in items]) for group, items in criteria_grouped()],
+        "groups": [(group, [(c.key, criterion_title(c)) for c in items]) for group, items in criteria_grouped(user)],
         "errors": errors,
     }
 
@@ -179,7 +181,7 @@ def segment_list(request):
         {
             "segment": segment,
             "lines": criteria_describe(segment.criteria),
-            "problem": segments.segment_problem(segment),
+            "problem": segments.segment_problem(segment, request.user),
         }
         for segment in Segment.objects.select_related("created_by")
     ]
@@ -208,7 +210,7 @@ def segment_detail(request, segment_id: int):
         {
             "segment": segment,
             "lines": criteria_describe(segment.criteria),
-            "problem": segments.segment_problem(segment),
+            "problem": segments.segment_problem(segment, request.user),
             "newest": list(members.order_by("-created_at", "-id")[: segments.PREVIEW_SIZE]),
             "can_change": segments.segment_can_change(request.user, segment),
             "members_url": f"{reverse('ops:crm_client_list')}?segment={segment.pk}",
@@ -311,18 +313,21 @@ def bulk_action(request):
     fallback = reverse("ops:crm_segment_detail", args=[segment.pk]) if segment else reverse("ops:crm_client_list")
     target = _next(request, fallback)
     if segment is not None:
-        ids = list(segments.segment_clients(segment, request.user).values_list("pk", flat=True))
+        # The segment's members stay a QuerySet (a subquery): never a list of every id.
+        clients = segments.segment_clients(segment, request.user)
+        count = clients.count()
     else:
-        wanted = bulk._ids(request.POST.getlist("client"))
-        ids = list(clients_visible_to(request.user).filter(pk__in=wanted).values_list("pk", flat=True))
+        wanted = bulk.ids_parse(request.POST.getlist("client"))
+        clients = list(clients_visible_to(request.user).filter(pk__in=wanted).values_list("pk", flat=True))
+        count = len(clients)
     action = request.POST.get("action", "")
     params = {name: request.POST.get(name, "") for name in ("agent", "tag", "template")}
-    if len(ids) > bulk.CONFIRM_ABOVE and request.POST.get("confirmed") != str(len(ids)):
+    if count > bulk.CONFIRM_ABOVE and request.POST.get("confirmed") != str(count):
         return render(
             request,
             "crm/segments/bulk_confirm.html",
             {
-                "count": len(ids),
+                "count": count,
                 "segment": segment,
                 "action_label": bulk.ACTION_LABELS.get(action, action),
                 "fields": [
@@ -335,7 +340,13 @@ def bulk_action(request):
             },
         )
     try:
-        result = bulk.bulk_run(actor=request.user, action=action, client_ids=ids, params=params)
+        result = bulk.bulk_run(
+            actor=request.user,
+            action=action,
+            client_ids=clients,
+            params=params,
+            segment_id=segment.pk if segment is not None else None,
+        )
     except ApplicationError as error:
         messages.error(request, error.message)
     else:

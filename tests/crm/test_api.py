@@ -392,6 +392,29 @@ def test_a_task_about_someone_elses_client_or_for_nobody_is_refused(alpha, peopl
         assert not Task.objects.exists()
 
 
+@pytest.mark.parametrize("who", ["carl", "inactive", "nobody"])
+def test_a_task_for_anyone_but_an_active_colleague_reveals_no_name(alpha, people, who):
+    with tenant_context(alpha):
+        inactive = factories.staff_user("gone@alpha.test", roles=["sales"])
+        type(inactive).objects.filter(pk=inactive.pk).update(is_active=False, first_name="Gina", last_name="Gone")
+    assignee = {"carl": people.carl.pk, "inactive": inactive.pk, "nobody": 999999}[who]
+    due = (timezone.now() + timedelta(days=1)).isoformat()
+    response = post(call(alpha, people.sam), "/api/v1/tasks/", {"title": "X", "due_at": due, "assignee": assignee})
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"assignee": ["No such colleague."]}
+    for name in (people.carl.get_full_name(), "Gina", "carl@", "gone@"):
+        assert name not in response.content.decode()
+
+
+def test_task_create_names_no_one_who_is_not_active_staff(alpha, people):
+    from brokerage.errors import ApplicationError
+    from crm.comms import task_create
+
+    with tenant_context(alpha), pytest.raises(ApplicationError) as caught:
+        task_create(actor=people.sam, title="X", due_at=timezone.now() + timedelta(days=1), assignee=people.carl)
+    assert caught.value.fields == {"assignee": ["No such colleague."]}
+
+
 def test_a_task_about_a_client_moved_away_is_no_longer_listed(alpha, people):
     due = (timezone.now() + timedelta(days=1)).isoformat()
     web = call(alpha, people.sam)
@@ -435,6 +458,56 @@ def test_a_segment_with_bad_criteria_is_refused(alpha, people):
         assert not Segment.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "criterion",
+    [
+        {"key": "status_in", "params": {"statuses": 5}},
+        {"key": "status_in", "params": {"statuses": [{"a": 1}]}},
+        {"key": "status_in", "params": {"statuses": {"funded": True}}},
+        {"key": "sales_agent_is", "params": {"agent": ["1"]}},
+        {"key": "sales_agent_is", "params": {"agent": {"id": 1}}},
+        {"key": "created_within", "params": {"days": [30]}},
+        {"key": "created_within", "params": {"days": {"n": 30}}},
+        {"key": "tag_has", "params": {"tag": ["vip"]}},
+    ],
+)
+def test_criteria_of_the_wrong_shape_are_a_400_not_a_500(alpha, people, criterion):
+    response = post(call(alpha, people.alice), "/api/v1/segments/", {"name": "Odd", "criteria": [criterion]})
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "invalid" and "criteria_0" in error["fields"]
+    with tenant_context(alpha):
+        assert not Segment.objects.exists()
+
+
+def test_a_choice_takes_a_number_for_an_id(alpha, people):
+    criterion = {"key": "sales_agent_is", "params": {"agent": people.sam.pk}}
+    response = post(call(alpha, people.alice), "/api/v1/segments/", {"name": "Sam's", "criteria": [criterion]})
+    assert response.status_code == 201, response.content
+    assert response.json()["criteria"][0]["params"] == {"agent": str(people.sam.pk)}
+
+
+@pytest.mark.parametrize(
+    "criterion",
+    [
+        {"key": "balance_above", "params": {"amount": "1000", "currency": "USD"}},
+        {"key": "volume_above", "params": {"lots": "10", "days": 30}},
+        {"key": "has_live_account", "params": {}},
+    ],
+)
+def test_a_sales_agent_may_not_segment_on_money_or_trading(alpha, people, criterion):
+    refused = post(call(alpha, people.sam), "/api/v1/segments/", {"name": "Rich", "criteria": [criterion]})
+    assert refused.status_code == 400
+    assert "uses criteria you may not use" in refused.json()["error"]["message"]
+    with tenant_context(alpha):
+        segment = Segment.objects.create(name="Rich", criteria=[criterion], created_by=people.alice)
+    members = call(alpha, people.sam).get(f"/api/v1/segments/{segment.pk}/clients/")
+    assert members.status_code == 400
+    assert "uses criteria you may not use" in members.json()["error"]["message"]
+    assert "results" not in members.json()
+    assert call(alpha, people.alice).get(f"/api/v1/segments/{segment.pk}/clients/").status_code == 200
+
+
 def test_only_its_author_or_a_crm_manager_changes_a_segment(alpha, people):
     with tenant_context(alpha):
         segment = Segment.objects.create(
@@ -445,3 +518,45 @@ def test_only_its_author_or_a_crm_manager_changes_a_segment(alpha, people):
     assert call(alpha, people.cora).get("/api/v1/segments/").status_code == 200
     assert post(call(alpha, people.cora), "/api/v1/segments/", body).status_code == 403
     assert call(alpha, people.alice).put(f"/api/v1/segments/{segment.pk}/", body, content_type=JSON).status_code == 200
+
+
+# Pagination ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/api/v1/clients/", "/api/v1/leads/", "segment"])
+def test_lists_page_by_cursor_newest_first_without_counting(alpha, people, url, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from crm import api
+
+    with tenant_context(alpha):
+        now = timezone.now()
+        for number in range(4):
+            lead = factories.ClientFactory(first_name=f"Page{number}", status="lead", sales_agent=people.sam)
+            Client.objects.filter(pk=lead.pk).update(created_at=now + timedelta(minutes=10 - number))
+        newest = list(
+            Client.objects.filter(first_name__startswith="Page")
+            .order_by("-created_at", "-id")
+            .values_list("pk", flat=True)
+        )
+        if url == "segment":
+            segment = Segment.objects.create(
+                name="Pages", criteria=[{"key": "status_in", "params": {"statuses": ["lead"]}}], created_by=people.alice
+            )
+            url = f"/api/v1/segments/{segment.pk}/clients/"
+    web = call(alpha, people.alice)
+    api.NewestFirst.page_size = 2
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            first = web.get(url, {"q": "page"} if "segment" not in url else {})
+        second = web.get(first.json()["next"])
+    finally:
+        api.NewestFirst.page_size = 50
+    assert first.status_code == 200, first.content
+    body = first.json()
+    assert set(body) == {"next", "previous", "results"}
+    assert body["previous"] is None and "cursor=" in body["next"]
+    assert [row["id"] for row in body["results"]] == newest[:2]
+    assert [row["id"] for row in second.json()["results"]][:2] == newest[2:4]
+    assert not [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]

@@ -206,3 +206,71 @@ def test_the_client_list_offers_every_member_of_its_segment(book, web):
     # Ticking "every member" sends the segment along with the ticked ids: the whole segment is tagged.
     web(book.alice).post(URL, {"client": [book.ann.pk], "segment": segment.pk, "action": "tag_add", "tag": "gold"})
     assert {name for name, t in tags().items() if "gold" in t} == {"ann", "cid"}
+
+
+# Large bulk actions --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunks of 2 stand in for chunks of 500: five clients are "a lot"."""
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+
+
+def _year_segment(book):
+    return segments.segment_save(
+        actor=book.alice, name="Year", criteria=[{"key": "created_within", "params": {"days": 365}}]
+    )
+
+
+def test_a_large_bulk_email_is_queued_and_sent_in_committed_chunks(book, web, small_chunks):
+    EmailTemplate.objects.create(name="Welcome", language="en", subject="Hi {{ first_name }}", body="Hello")
+    segment = _year_segment(book)  # Ann, Ben, Dee, Eve
+    response = web(book.alice).post(URL, {"segment": segment.pk, "action": "email", "template": "Welcome"})
+    assert messages_of(response) == ["Queued: 4 clients; you will get a notification when it is done."]
+    assert sorted(Email.objects.values_list("client__first_name", flat=True)) == ["Ann", "Ben", "Dee", "Eve"]
+    chunks = AuditRecord.objects.filter(action="crm.clients.bulk_email_chunk").order_by("pk")
+    assert [(r.after["count"], r.after["changed"], len(r.after["client_ids_sample"])) for r in chunks] == [
+        (2, 2, 2),
+        (2, 2, 2),
+    ]
+    from crm.models import Notification
+
+    [note] = Notification.objects.filter(user=book.alice)
+    assert note.message == "Send templated email: done, 4 of 4 clients changed."
+
+
+def test_a_large_bulk_reassign_runs_in_chunks_and_notifies(book, web, small_chunks):
+    for number in range(3):
+        client_make(f"many{number}", created_days=1)
+    response = web(book.alice).post(
+        URL,
+        {"client": list(Client.objects.values_list("pk", flat=True)), "action": "assign_sales", "agent": book.sue.pk,
+         "confirmed": "8"},
+    )  # fmt: skip
+    assert messages_of(response) == ["Queued: 8 clients; you will get a notification when it is done."]
+    assert Client.objects.filter(sales_agent=book.sue).count() == 8
+    chunks = AuditRecord.objects.filter(action="crm.clients.bulk_reassign_chunk")
+    assert sorted(r.after["count"] for r in chunks) == [2, 2, 2, 2]
+    from crm.models import Notification
+
+    assert Notification.objects.filter(user=book.alice, message__startswith="Assign sales agent: done").count() == 1
+
+
+def test_a_bad_parameter_of_a_large_action_is_told_at_once(book, web, small_chunks):
+    segment = _year_segment(book)
+    response = web(book.alice).post(URL, {"segment": segment.pk, "action": "email", "template": "Nope"})
+    assert messages_of(response) == ["Choose an email template."]
+    assert not AuditRecord.objects.filter(action__startswith="crm.clients.bulk_").exists()
+
+
+def test_a_segment_is_tagged_through_its_queryset_not_a_list_of_ids(book, web, monkeypatch):
+    from django.db.models import QuerySet
+
+    seen = []
+    real = bulk.clients_tag
+    monkeypatch.setattr(bulk, "clients_tag", lambda **kw: seen.append(kw["client_ids"]) or real(**kw))
+    segment = _year_segment(book)
+    web(book.sam).post(URL, {"segment": segment.pk, "action": "tag_add", "tag": "yearly"})
+    assert len(seen) == 1 and isinstance(seen[0], QuerySet)
+    assert {name for name, t in tags().items() if "yearly" in t} == {"ann", "eve"}  # Sam's only

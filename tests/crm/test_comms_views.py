@@ -196,3 +196,26 @@ def test_the_bell_costs_one_query_for_staff_and_renders_nothing_for_others(in_al
     request.user = factories.client_user("carl@alpha.test")
     Notification.objects.create(user=request.user, message="should never show")
     assert render_to_string("crm/_bell.html", {"request": request}).strip() == ""
+
+
+def test_my_tasks_hide_a_task_about_a_client_reassigned_away(alpha, people):
+    with tenant_context(alpha):
+        due = timezone.now() + timedelta(hours=2)
+        Task.objects.create(title="Call Carla", due_at=due, assignee=people.sam, created_by=people.sam,
+                            client=people.carla)  # fmt: skip
+        Task.objects.create(title="Write report", due_at=due, assignee=people.sam, created_by=people.sam)
+        people.carla.sales_agent = people.sue
+        people.carla.save(update_fields=["sales_agent"])
+
+    page = tenant_web_client(alpha, people.sam).get("/ops/crm/tasks/").content.decode()
+
+    assert "Write report" in page
+    assert "Call Carla" not in page and "Carla Diaz" not in page
+
+
+def test_my_tasks_link_the_client_by_its_url_name(alpha, people):
+    with tenant_context(alpha):
+        Task.objects.create(title="Call Carla", due_at=timezone.now() + timedelta(hours=2), assignee=people.sam,
+                            created_by=people.sam, client=people.carla)  # fmt: skip
+    page = tenant_web_client(alpha, people.sam).get("/ops/crm/tasks/").content.decode()
+    assert f'<a href="/ops/crm/clients/{people.carla.pk}/">Carla Diaz</a>' in page

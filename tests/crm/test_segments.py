@@ -237,3 +237,39 @@ def test_export_streams_visible_members_formula_safe_and_audited(book, web):
 
     everyone = read_csv(web(book.alice).get(reverse("ops:crm_segment_export", args=[segment.pk])))
     assert len(everyone) == 5
+
+
+# Criteria over money and trading ------------------------------------------------------------------
+
+BALANCE = [{"key": "balance_above", "params": {"amount": "1000", "currency": "USD"}}]
+
+
+def test_the_builder_offers_money_and_trading_criteria_only_to_who_may_see_them(book, web):
+    agents = web(book.sam).get(reverse("ops:crm_segment_create")).text
+    owners = web(book.alice).get(reverse("ops:crm_segment_create")).text
+    for key in ("balance_above", "deposited_more_than", "volume_above", "has_live_account", "has_open_positions"):
+        assert f'value="{key}"' in owners
+        assert f'value="{key}"' not in agents
+    assert 'value="deposited_within"' in agents
+
+
+def test_a_sales_agent_cannot_save_or_preview_a_money_criterion(book, web):
+    with pytest.raises(ApplicationError, match="uses criteria you may not use"):
+        segments.segment_save(actor=book.sam, name="Rich", criteria=BALANCE)
+    page = web(book.sam).post(reverse("ops:crm_segment_preview"), {"c-0-key": "balance_above", "c-0-amount": "1",
+                                                                   "c-0-currency": "USD"})  # fmt: skip
+    assert "uses criteria you may not use" in page.text and "ann@clients.test" not in page.text
+
+
+def test_a_segment_over_money_shows_no_members_to_an_agent_and_says_why(book, web):
+    money_make(book)
+    segment = segments.segment_save(actor=book.alice, name="Rich", criteria=BALANCE)
+    assert names(segments.segment_clients(segment, book.alice)) == {"ann", "cid"}
+    assert list(segments.segment_clients(segment, book.sam)) == []
+    assert "uses criteria you may not use" in segments.segment_problem(segment, book.sam)
+    assert segments.segment_problem(segment, book.alice) == ""
+    detail = web(book.sam).get(reverse("ops:crm_segment_detail", args=[segment.pk])).text
+    assert "uses criteria you may not use" in detail and "ann@clients.test" not in detail
+    assert web(book.sam).get(reverse("ops:crm_segment_count", args=[segment.pk])).text == "0"
+    export = web(book.sam).get(reverse("ops:crm_segment_export", args=[segment.pk]))
+    assert b"ann@clients.test" not in b"".join(export.streaming_content)

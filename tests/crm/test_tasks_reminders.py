@@ -109,3 +109,20 @@ def test_beat_sends_the_reminders_task_to_every_active_tenant(alpha, beta):
     ):
         scheduler.apply_entry(entry)
     assert sorted(schemas) == ["t_alpha", "t_beta"]
+
+
+@pytest.mark.django_db
+def test_a_reminder_about_a_client_the_assignee_no_longer_sees_names_no_client(
+    in_alpha, people, django_capture_on_commit_callbacks
+):
+    _task(people, "Call back", 5)
+    people.carla.sales_agent = people.sue  # reassigned: Sam no longer sees Carla
+    people.carla.save(update_fields=["sales_agent"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert comms.task_reminders_send() == 1
+
+    [message] = Notification.objects.filter(user=people.sam).values_list("message", flat=True)
+    assert message.startswith("Due soon: Call back, due ") and "Carla" not in message
+    [email] = mail.outbox
+    assert "Carla" not in email.body and "Client:" not in email.body
