@@ -288,9 +288,12 @@ def seed_trading(tenant: Tenant, spec: DemoTenant) -> None:
 
 
 def seed_demo() -> list[Tenant]:
+    from demo.crm_seed import seed_crm  # demo.crm_seed imports this module
+
     seed_platform()
     tenants = [seed_tenant(spec) for spec in DEMO_TENANTS]
     for tenant, spec in zip(tenants, DEMO_TENANTS, strict=True):
         seed_payments(tenant, spec)
         seed_trading(tenant, spec)
+        seed_crm(tenant, spec)
     return tenants

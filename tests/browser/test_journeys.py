@@ -103,13 +103,13 @@ def test_staff_signs_in_with_totp_and_filters_clients(page, browser, site, alpha
     screenshot(page, "ops-clients")
 
     with page.expect_response(lambda r: "/ops/crm/" in r.url and r.request.headers.get("hx-request") == "true"):
-        page.get_by_label("Search").fill("quarter")
+        page.get_by_label("Name, email or phone").fill("quarter")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Zoe Quartermaine")
     expect(page).to_have_url(re.compile(r"[?&]q=quarter"))  # hx-push-url keeps the filter in the address
     screenshot(page, "ops-clients-filtered")
 
-    page.get_by_label("Search").fill("nobody-by-this-name")
+    page.get_by_label("Name, email or phone").fill("nobody-by-this-name")
     expect(rows).to_have_count(1)
     expect(rows.first).to_have_text("No clients match.")
 
