@@ -35,6 +35,7 @@ from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.db.models import Count
 
+from bench.support import deal_terms
 from brokerage.models import User
 from brokerage.staff import roles_sync
 from crm.models import Client, Desk
@@ -420,22 +421,12 @@ def deal_rows(count: int, live: list[tuple[str, int, float]], rng: random.Random
         size = min(batch, count - ticket)
         for login in rng.choices(logins, cum_weights=cumulative, k=size):
             ticket += 1
-            closing = ticket % 2 == 0
             yield DealData(
                 ticket=ticket,
                 login=login,
                 time=start + timedelta(seconds=ticket * step),
                 symbol=SYMBOLS[ticket % 10],
-                action="sell" if ticket % 3 else "buy",
-                entry="out" if closing else "in",
-                volume=D(ticket % 500 + 1) / 100,
-                price=D(108000 + ticket % 997) / 100000,
-                profit=D(ticket % 20001 - 10000) / 100 if closing else D(0),
-                commission=D("-3.50"),
-                swap=D(-(ticket % 90)) / 100 if closing else D(0),
-                comment="",
-                order=ticket + 10_000_000,
-                position_id=ticket // 2 + 5_000_000,
+                **deal_terms(ticket),
             )
 
 

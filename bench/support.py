@@ -8,12 +8,31 @@ import logging
 import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal as D
 
 from django.db import connection
 from django_tenants.utils import tenant_context
 
 from brokerage.celery import app
 from tenants.models import Domain, Tenant
+
+
+def deal_terms(ticket: int) -> dict:
+    """A deal's side, size, price and money, made from its ticket (cheap, deterministic, varied):
+    even tickets close a position with a profit or loss, odd ones open it."""
+    closing = ticket % 2 == 0
+    return {
+        "action": "sell" if ticket % 3 else "buy",
+        "entry": "out" if closing else "in",
+        "volume": D(ticket % 500 + 1) / 100,
+        "price": D(108000 + ticket % 997) / 100000,
+        "profit": D(ticket % 20001 - 10000) / 100 if closing else D(0),
+        "commission": D("-3.50"),
+        "swap": D(-(ticket % 90)) / 100 if closing else D(0),
+        "comment": "",
+        "order": ticket + 10_000_000,
+        "position_id": ticket // 2 + 5_000_000,
+    }
 
 
 def percentiles(samples: list[float]) -> str:

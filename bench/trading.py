@@ -43,7 +43,7 @@ import psycopg2  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client as HttpClient  # noqa: E402
 
-from bench.support import bench_tenant, outbox_mode, percentiles  # noqa: E402
+from bench.support import bench_tenant, deal_terms, outbox_mode, percentiles  # noqa: E402
 from crm.models import Client  # noqa: E402
 from payments import ledger  # noqa: E402
 from payments.adapters.signatures import stripe_signature  # noqa: E402
@@ -72,22 +72,12 @@ def rows(count: int):
     """The same deals every time, made from the ticket number (cheap, deterministic, varied)."""
     for ticket in range(1, count + 1):
         symbol = SYMBOLS[ticket % 10] if ticket % 100 else "UNKNOWN.x"
-        closing = ticket % 2 == 0
         yield DealData(
             ticket=ticket,
             login=str(500000 + ticket % ACCOUNTS),
             time=T0 + timedelta(seconds=ticket * 7),
             symbol=symbol,
-            action="sell" if ticket % 3 else "buy",
-            entry="out" if closing else "in",
-            volume=D(ticket % 500 + 1) / 100,
-            price=D(108000 + ticket % 997) / 100000,
-            profit=D(ticket % 20001 - 10000) / 100 if closing else D(0),
-            commission=D("-3.50"),
-            swap=D(-(ticket % 90)) / 100 if closing else D(0),
-            comment="",
-            order=ticket + 10_000_000,
-            position_id=ticket // 2 + 5_000_000,
+            **deal_terms(ticket),
         )
 
 

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from crm.models import Client, Note, Segment, Task, TimelineEvent
 from crm.models.clients import LANGUAGES
+from crm.profile import PROFILE_FIELDS
 
 # Clients ------------------------------------------------------------------------------------------
 
@@ -18,27 +19,8 @@ class ClientOutput(serializers.ModelSerializer):
         model = Client
         fields = [
             "id",
-            "kind",
-            "first_name",
-            "last_name",
-            "native_name",
-            "company_name",
-            "date_of_birth",
-            "nationality",
-            "country",
-            "address_line1",
-            "address_line2",
-            "city",
-            "postal_code",
-            "phone",
+            *PROFILE_FIELDS,
             "phone_verified_at",
-            "email",
-            "language",
-            "timezone",
-            "source",
-            "source_detail",
-            "tags",
-            "status",
             "lead_stage",
             "sales_agent",
             "sales_agent_email",

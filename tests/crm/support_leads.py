@@ -6,11 +6,6 @@ sees only the clients assigned to them. Cora is in compliance: she sees every cl
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,32 +45,3 @@ def csv_bytes(lines: list[str], *, encoding: str = "utf-8", delimiter: str = ","
 
 def fixture_bytes(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
-
-
-@contextmanager
-def import_worker():
-    """A real Celery worker on a queue of its own that also loads crm.import_tasks (the `-I` option):
-    the same as tests.conftest.worker_queue until crm's startup imports that module itself."""
-    from brokerage.celery import app
-    from tests.conftest import ROOT, _database_url
-
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "DATABASE_URL": _database_url(), "BROKERAGE_TESTING": "1"}
-    command = [sys.executable, "-m", "celery", "-A", "brokerage", "worker", "--pool", "solo", "-Q", queue]
-    worker = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-        [*command, "-I", "crm.import_tasks", "-l", "warning"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    previous = (app.conf.task_always_eager, app.conf.task_default_queue)
-    app.conf.task_always_eager, app.conf.task_default_queue = False, queue
-    try:
-        yield queue
-    finally:
-        app.conf.task_always_eager, app.conf.task_default_queue = previous
-        worker.terminate()
-        output = worker.communicate(timeout=20)[0].decode(errors="replace")
-        if worker.returncode not in (0, -15):
-            print(output)

@@ -12,7 +12,7 @@ from django_tenants.utils import tenant_context
 
 from crm import lead_import as imports
 from crm.models import Client, LeadImport
-from tests.crm.support_leads import csv_bytes, import_worker, lead_people
+from tests.crm.support_leads import csv_bytes, lead_people
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,18 +60,18 @@ def test_a_crash_in_chunk_two_keeps_chunk_one_and_the_resume_imports_the_rest_on
         assert LeadImport.objects.get().finished_at is not None
 
 
-def test_a_real_worker_imports_the_file_in_the_tenant_it_was_sent_from(alpha, beta):
+@pytest.mark.worker
+def test_a_real_worker_imports_the_file_in_the_tenant_it_was_sent_from(alpha, beta, worker_queue):
     lines = ["Email,Name,Country", *(f"w{n}@example.test,Worker {n},FR" for n in range(1, 601))]
     with tenant_context(alpha):
         olga = lead_people(mfa=False).olga
         lead_import, _ = imports.lead_import_upload(actor=olga, filename="worker.csv", data=csv_bytes(lines))
 
-    with import_worker():
-        with tenant_context(alpha):
-            imports.lead_import_start(actor=olga, lead_import=lead_import, mapping=lead_import.mapping)
-            deadline = time.monotonic() + 60
-            while LeadImport.objects.get().status in ("queued", "running") and time.monotonic() < deadline:
-                time.sleep(0.5)
+    with tenant_context(alpha):
+        imports.lead_import_start(actor=olga, lead_import=lead_import, mapping=lead_import.mapping)
+        deadline = time.monotonic() + 60
+        while LeadImport.objects.get().status in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(0.5)
 
     with tenant_context(alpha):
         lead_import.refresh_from_db()
