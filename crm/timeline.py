@@ -51,3 +51,19 @@ def timeline_record(
             last_activity_at=occurred_at
         )
     return event
+
+
+def timeline_line_locked(source: str) -> TimelineEvent | None:
+    """The line recorded under `source`, locked for an update in the caller's transaction."""
+    return TimelineEvent.objects.select_for_update().filter(source=source).first()
+
+
+def timeline_line_update(line: TimelineEvent, *, title: str, detail: str, occurred_at: datetime) -> None:
+    """Rewrite a running line (a day's deals) that `timeline_line_locked` returned; it rises to the top
+    when `occurred_at` is later, and moves the client's activity like a new line would."""
+    line.title, line.detail = title[:200], detail
+    line.occurred_at = max(line.occurred_at, occurred_at)
+    line.save(update_fields=["title", "detail", "occurred_at"])
+    Client.objects.filter(pk=line.client_id).exclude(last_activity_at__gte=occurred_at).update(
+        last_activity_at=occurred_at
+    )

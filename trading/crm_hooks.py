@@ -5,20 +5,27 @@ on import by trading.apps.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, timedelta
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Q, Sum
+from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
 from brokerage.events import subscribe
 from crm.activity import client_trade_record
 from crm.panels import Panel, register_panel
-from crm.timeline import timeline_record
+from crm.timeline import timeline_line_locked, timeline_line_update, timeline_record
 from trading.display import plain
 from trading.models import Deal, Platform, SyncProblem, TradingAccount
 from trading.selectors import TRADE_ACTIONS, client_trading_summary
+
+logger = logging.getLogger(__name__)
 
 SUMMARY_DAYS = 30
 CLOSING = (Deal.Entry.OUT, Deal.Entry.INOUT, Deal.Entry.OUT_BY)
@@ -107,9 +114,76 @@ def _signed(amount: Decimal) -> str:
     return ("+" if amount > 0 else "") + plain(amount)
 
 
+@dataclass(frozen=True)
+class DealDay:
+    """The figures of one account's deals of one day, kept in its timeline line's `detail`."""
+
+    count: int
+    closed: int
+    pnl: Decimal  # of the closing deals, in the account's currency
+    currency: str
+
+    _DETAIL = re.compile(r"Deals: (\d+)\nClosed: (\d+)\nP/L: (-?\d+(?:\.\d+)?) ([A-Z]{3})")
+
+    def __add__(self, other: DealDay) -> DealDay:
+        if other.currency != self.currency:
+            raise ValueError(f"P/L in {self.currency} and {other.currency} cannot be added")
+        return DealDay(self.count + other.count, self.closed + other.closed, self.pnl + other.pnl, self.currency)
+
+    def detail(self) -> str:
+        return f"Deals: {self.count}\nClosed: {self.closed}\nP/L: {plain(self.pnl)} {self.currency}"
+
+    @classmethod
+    def parse(cls, detail: str) -> DealDay | None:
+        match = cls._DETAIL.fullmatch(detail)
+        if match is None:
+            return None
+        return DealDay(int(match[1]), int(match[2]), Decimal(match[3]), match[4])
+
+    def title(self, login: str, day: date) -> str:
+        parts = [f"{self.closed} closed", f"P/L {_signed(self.pnl)} {self.currency}"] if self.closed else []
+        return f"{self.count} deal{'s' if self.count != 1 else ''} on {login}, {day.isoformat()} UTC" + (
+            f" ({', '.join(parts)})" if parts else ""
+        )
+
+
+def _deal_day_add(event, account: TradingAccount, day: date, batch: DealDay, *, at) -> None:
+    """Add one batch to the account's line of `day` (a UTC date), writing the line if it is the first."""
+    source = f"deals:{account.pk}:{day.isoformat()}"
+    with transaction.atomic():
+        line = timeline_line_locked(source)
+        if line is None:
+            written = timeline_record(
+                client_id=account.client_id,
+                kind="trading",
+                topic=event.topic,
+                title=batch.title(account.login, day),
+                detail=batch.detail(),
+                url=reverse("ops:trading_deals") + f"?login={account.login}",
+                occurred_at=at,
+                source=source,
+            )
+            if written is not None:
+                return
+            # Another worker wrote it first (and has committed: the insert waited for it).
+            line = timeline_line_locked(source)
+        stored = DealDay.parse(line.detail)
+        if stored is None:
+            logger.warning("timeline line %s has unreadable deal figures; they start again", line.pk)
+            total = batch
+        else:
+            total = stored + batch
+        timeline_line_update(line, title=total.title(account.login, day), detail=total.detail(), occurred_at=at)
+
+
 @subscribe("trading.deals_ingested")
 def deals_ingested(event) -> None:
-    """One line per live client account of the batch: "5 deals on 500123 (2 closed, P/L +45.20 USD)"."""
+    """Adds the batch to one line per live client account per UTC day (deals arrive one by one in real
+    time): "12 deals on 500123, 2026-11-24 UTC (5 closed, P/L +136.50 USD)".
+
+    Each event is handled once (brokerage.events: a ProcessedEvent row in this handler's transaction),
+    so adding the batch's figures to the line's is exactly-once; the line is locked while it is added to.
+    """
     p = event.payload
     platform = Platform.objects.filter(code=p.get("platform")).first()
     logins = p.get("logins") or []
@@ -136,35 +210,22 @@ def deals_ingested(event) -> None:
             ingested_at=stamp,
             action__in=TRADE_ACTIONS,
         )
-        .values("account_id")
+        .annotate(day=TruncDate("time", tzinfo=UTC))
+        .values("account_id", "day")
         .annotate(
             count=Count("id"),
             closed=Count("id", filter=Q(entry__in=CLOSING)),
             pnl=Sum(money, filter=Q(entry__in=CLOSING)),
             last=Max("time"),
         )
-        .order_by("account_id")
+        .order_by("account_id", "day")
     )
-    for row in rows:
-        account = accounts.get(row["account_id"])
-        if account is None:
-            continue
-        count, closed = row["count"], row["closed"]
-        parts = [f"{closed} closed"] if closed else []
-        if closed:
-            parts.append(f"P/L {_signed(row['pnl'] or Decimal(0))} {account.currency}")
-        title = f"{count} deal{'s' if count != 1 else ''} on {account.login}" + (
-            f" ({', '.join(parts)})" if parts else ""
-        )
-        timeline_record(
-            client_id=account.client_id,
-            kind="trading",
-            topic=event.topic,
-            title=title,
-            url=reverse("ops:trading_deals") + f"?login={account.login}",
-            occurred_at=row["last"],
-            source=f"outbox:{event.pk}:{account.pk}",
-        )
+    found = [(accounts[row["account_id"]], row) for row in rows if row["account_id"] in accounts]
+    # Locks in one order (client, account, day) in every worker, so two batches cannot deadlock.
+    found.sort(key=lambda item: (item[0].client_id, item[0].pk, item[1]["day"]))
+    for account, row in found:
+        batch = DealDay(row["count"], row["closed"], row["pnl"] or Decimal(0), account.currency)
+        _deal_day_add(event, account, row["day"], batch, at=row["last"])
         client_trade_record(client_id=account.client_id, at=row["last"], source=f"outbox:{event.pk}:{account.pk}")
 
 

@@ -157,7 +157,7 @@ def test_opening_an_account_and_changing_its_leverage_are_on_the_timeline(
     assert len(lines(carl)) == 2
 
 
-def test_deals_of_a_batch_are_one_line_per_account_and_make_a_funded_client_active(
+def test_deals_are_one_line_per_account_and_day_and_make_a_funded_client_active(
     carl,
     memory_platform,  # noqa: F811
     django_capture_on_commit_callbacks,
@@ -165,7 +165,9 @@ def test_deals_of_a_batch_are_one_line_per_account_and_make_a_funded_client_acti
     account = trading.account_open(client=carl, is_demo=False, leverage=100, currency="USD", actor=carl.user)
     Client.objects.filter(pk=carl.pk).update(status=Client.Status.FUNDED)
     TimelineEvent.objects.all().delete()
-    when = timezone.now() - timedelta(minutes=5)
+    # Yesterday 10:00 UTC: every deal of the test falls on one UTC day whenever it runs.
+    when = (timezone.now() - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    day = when.date().isoformat()
     batch = [
         deal(ticket=1, login=account.login, entry="in", profit=D("0"), time=when),
         deal(ticket=2, login=account.login, entry="out", time=when + timedelta(minutes=1)),
@@ -183,7 +185,8 @@ def test_deals_of_a_batch_are_one_line_per_account_and_make_a_funded_client_acti
 
     [line] = lines(carl, "trading.deals_ingested")
     # Closed: (50 - 3.50) + (-10) = 36.50
-    assert line.title == f"3 deals on {account.login} (2 closed, P/L +36.50 USD)"
+    assert line.title == f"3 deals on {account.login}, {day} UTC (2 closed, P/L +36.50 USD)"
+    assert line.source == f"deals:{account.pk}:{day}"
     assert line.url == f"/ops/trading/deals/?login={account.login}"
     carl.refresh_from_db()
     assert carl.last_trade_at == when + timedelta(minutes=2)
@@ -193,13 +196,17 @@ def test_deals_of_a_batch_are_one_line_per_account_and_make_a_funded_client_acti
     # The same deals again (the pull's overlap) insert nothing and publish nothing; a redelivery adds nothing.
     with django_capture_on_commit_callbacks(execute=True):
         deals_ingest(account.platform, batch)
-    trading_hooks.deals_ingested(the_event("trading.deals_ingested"))
-    assert len(lines(carl, "trading.deals_ingested")) == 1
+    event_deliver(the_event("trading.deals_ingested").pk)
+    [line] = lines(carl, "trading.deals_ingested")
+    assert line.title == f"3 deals on {account.login}, {day} UTC (2 closed, P/L +36.50 USD)"
 
-    # The next batch is its own line.
+    # The next batch of the same day is added to the same line, which moves up to its deal.
+    later = when + timedelta(minutes=3)
     with django_capture_on_commit_callbacks(execute=True):
-        deals_ingest(account.platform, [deal(ticket=4, login=account.login, entry="in", profit=D("0"))])
-    assert [x.title for x in lines(carl, "trading.deals_ingested")][-1] == f"1 deal on {account.login}"
+        deals_ingest(account.platform, [deal(ticket=4, login=account.login, entry="in", profit=D("0"), time=later)])
+    [line] = lines(carl, "trading.deals_ingested")
+    assert line.title == f"4 deals on {account.login}, {day} UTC (2 closed, P/L +36.50 USD)"
+    assert line.occurred_at == later
 
 
 def test_demo_deals_stay_off_the_timeline(carl, memory_platform, django_capture_on_commit_callbacks):  # noqa: F811
