@@ -49,7 +49,11 @@ def _series(user, key: str, field: str) -> list[tuple[date, int]]:
 
 
 def clients_total(user) -> int:
-    return cached_figure(f"crm_clients:{_scope(user)}", lambda: clients_visible_to(user).count())
+    """Clients past the lead stage (leads have their own pipeline page)."""
+    return cached_figure(
+        f"crm_clients:{_scope(user)}",
+        lambda: clients_visible_to(user).exclude(status=Client.Status.LEAD).count(),
+    )
 
 
 def new_clients_today(user) -> Reading:

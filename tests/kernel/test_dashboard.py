@@ -167,6 +167,13 @@ def test_a_sales_agent_counts_only_their_own_clients(in_alpha):
     assert card("Clients").value(other) == 1
 
 
+def test_the_clients_figure_leaves_leads_to_the_pipeline(in_alpha):
+    owner = factories.staff_user("owner@dash.test", roles=["owner"])
+    data.client("registered@dash.test")
+    data.client("lead@dash.test", status=Client.Status.LEAD)
+    assert card("Clients").value(owner) == 1
+
+
 def test_kept_figures_are_kept_per_viewer_scope(in_alpha, monkeypatch):
     """The minute-long cache never hands one agent's count (or the whole tenant's) to another."""
     from django.core.cache.backends.locmem import LocMemCache
