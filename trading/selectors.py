@@ -180,6 +180,7 @@ def deal_search(
     action: str = "",
     booking: str = "",
     platform: Platform | None = None,
+    is_demo: bool | None = None,
     time_from: datetime | None = None,
     time_to: datetime | None = None,
 ) -> QuerySet[Deal]:
@@ -194,6 +195,11 @@ def deal_search(
         deals = deals.filter(platform_id__in=platforms, ticket=ticket)
     if platform is not None:
         deals = deals.filter(platform=platform)
+    if is_demo is not None:
+        environment = Platform.Environment.DEMO if is_demo else Platform.Environment.LIVE
+        deals = deals.filter(
+            platform_id__in=list(Platform.objects.filter(environment=environment).values_list("pk", flat=True))
+        )
     if symbol:
         deals = deals.filter(symbol_match_q(symbol))
     if action:

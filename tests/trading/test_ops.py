@@ -817,6 +817,21 @@ def test_dashboard_cards_link_to_the_filtered_pages(alpha, beta, people):
     assert "Trading volume today" not in fiona_page
     today = web(alpha, beta, people, "bea").get("/ops/trading/deals/today/")
     assert response_location(today).startswith("/ops/trading/deals/?date_from=")
+    assert response_location(today).endswith("&kind=live")
+
+
+def test_the_deals_list_filters_live_or_demo_platforms(alpha, beta, people):
+    with tenant_context(alpha):
+        deal_row(people.usd, 71, days_ago=0)
+        deal_row(people.demo, 72, days_ago=0)
+    bea = web(alpha, beta, people, "bea")
+    tickets = {
+        kind: [deal.ticket for deal in bea.get("/ops/trading/deals/", {"kind": kind}).context["page"].rows]
+        for kind in ("live", "demo", "")
+    }
+    assert 71 in tickets["live"] and 72 not in tickets["live"]
+    assert tickets["demo"] == [72]
+    assert {71, 72} <= set(tickets[""])
 
 
 def response_location(response) -> str:

@@ -64,6 +64,9 @@ class DealFilterForm(forms.Form):
     date_from = DayField(label="From")
     date_to = DayField(label="To", help_text="Inclusive.")
     platform = PlatformChoiceField(label="Platform")
+    kind = forms.ChoiceField(
+        required=False, label="Live / demo", choices=_any("Live and demo", [("live", "Live"), ("demo", "Demo")])
+    )
 
     def clean(self):
         data = super().clean()
@@ -80,6 +83,7 @@ class DealFilterForm(forms.Form):
             "action": data.get("action", ""),
             "booking": data.get("booking", ""),
             "platform": data.get("platform"),
+            "is_demo": {"live": False, "demo": True}.get(data.get("kind", "")),
             "time_from": day_start(data["date_from"]) if data.get("date_from") else None,
             "time_to": day_start(data["date_to"] + timedelta(days=1)) if data.get("date_to") else None,
         }

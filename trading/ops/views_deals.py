@@ -47,8 +47,8 @@ def deal_list(request):
 
 @capability_required("trading_view")
 def deals_today(request):
-    """The dashboard card's link: today's deals."""
-    return redirect(f"{_deals_url()}?date_from={timezone.localdate():%Y-%m-%d}")
+    """The dashboard card's link: today's deals on live platforms (the card counts live volume)."""
+    return redirect(f"{_deals_url()}?date_from={timezone.localdate():%Y-%m-%d}&kind=live")
 
 
 def _deals_url() -> str:
