@@ -10,6 +10,9 @@ from brokerage.errors import ApplicationError
 
 # Text that looks like a phone number (searched by its digits) rather than a name or email.
 PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]{6,}$")
+# What a number may be written with. phonenumbers would read "0000x" or "0000 ext. 12" and drop the
+# letters or keep an extension we cannot dial: refuse them instead of storing a different number.
+PHONE_CHARACTERS = re.compile(r"^\+?[\d\s().\-/]+$")
 
 
 def phone_normalize(text: str, *, country: str = "", field: str = "phone") -> str:
@@ -20,11 +23,16 @@ def phone_normalize(text: str, *, country: str = "", field: str = "phone") -> st
     text = (text or "").strip()
     if not text:
         return ""
+    if not PHONE_CHARACTERS.match(text):
+        raise ApplicationError(
+            "That phone number has letters or an extension.",
+            fields={field: ["Remove the extension or letters: write only the number, like +44 7911 123456."]},
+        )
     region = (country or "").upper() or None
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
-        hint = "" if text.startswith("+") or region else " Write it with the country code, like +44 7700 900123."
+        hint = "" if text.startswith("+") or region else " Write it with the country code, like +44 7911 123456."
         raise ApplicationError(
             "That phone number cannot be read.", fields={field: [f"Not a phone number.{hint}"]}
         ) from None

@@ -3,7 +3,7 @@
 from django import forms
 
 from crm.models.clients import LANGUAGES
-from crm.portal_profile import timezone_choices
+from crm.portal_profile import timezone_choices, timezone_groups
 
 
 class ContactForm(forms.Form):
@@ -17,16 +17,20 @@ class ContactForm(forms.Form):
     )
     timezone = forms.ChoiceField(label="Time zone", choices=())
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, current_timezone: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["timezone"].choices = [(name, name.replace("_", " ")) for name in timezone_choices()]
+        choices: list = []
+        if current_timezone and current_timezone not in timezone_choices():
+            # An older or staff-set name (say "US/Eastern") stays selectable until the client picks another.
+            choices.append((current_timezone, current_timezone.replace("_", " ")))
+        self.fields["timezone"].choices = choices + timezone_groups()
 
 
 class PhoneForm(forms.Form):
     phone = forms.CharField(
         label="New phone number",
         max_length=30,
-        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "placeholder": "+44 7700 900123"}),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "placeholder": "+44 7911 123456"}),
         help_text="With the country code. We text a 6-digit code to it; your number changes once you enter it.",
     )
 

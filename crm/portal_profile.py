@@ -18,6 +18,7 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache as memoize
+from pathlib import Path
 
 from allauth.account.forms import AddEmailForm
 from allauth.account.internal import flows
@@ -41,19 +42,50 @@ MAX_ATTEMPTS = 5
 MAX_SENDS_PER_HOUR = 5
 
 CONTACT_FIELDS = ["address_line1", "address_line2", "city", "postal_code", "language", "timezone"]
-FIELD_LABELS = {
-    "address_line1": "address",
-    "address_line2": "address",
-    "city": "city",
-    "postal_code": "postal code",
-    "language": "language",
-    "timezone": "time zone",
-}
+TIMEZONE_REGIONS = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific")
+
+
+def _zone_tab_names() -> set[str] | None:
+    """The canonical zones of the tz database's zone.tab (one line per zone in use, no
+    backward-compatibility links such as Africa/Asmera or America/Atka), or None where it is absent."""
+    for folder in zoneinfo.TZPATH:
+        try:
+            with open(Path(folder) / "zone.tab", encoding="utf-8") as tab:
+                return {line.split("\t")[2].strip() for line in tab if line.strip() and not line.startswith("#")}
+        except (OSError, IndexError):
+            continue
+    return None
 
 
 @memoize
 def timezone_choices() -> list[str]:
-    return sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
+    """The time zones a client may pick: UTC and the canonical zones of the regions people live in."""
+    available = zoneinfo.available_timezones()
+    canonical = _zone_tab_names()
+    if canonical is not None:
+        available &= canonical
+    names = {name for name in available if name.split("/", 1)[0] in TIMEZONE_REGIONS}
+    return ["UTC", *sorted(names)]
+
+
+def timezone_groups() -> list:
+    """timezone_choices() as form choices: UTC, then one group per region,
+    ("Europe", [("Europe/Isle_of_Man", "Isle of Man"), …])."""
+    choices: list = []
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for name in timezone_choices():
+        region, _, place = name.partition("/")
+        if not place:
+            choices.append((name, name))
+        else:
+            groups.setdefault(region, []).append((name, place.replace("_", " ").replace("/", " / ")))
+    return choices + list(groups.items())
+
+
+def _contact_value(name: str, value) -> str:
+    if name == "language":
+        return dict(LANGUAGES).get(value, value) or "—"
+    return value or "—"
 
 
 # Contact details and preferences ------------------------------------------------------------------
@@ -71,7 +103,8 @@ def client_contact_update(*, actor, client: Client, changes: dict) -> Client:
     errors: dict[str, list[str]] = {}
     if "language" in changes and changes["language"] not in dict(LANGUAGES):
         errors["language"] = ["Choose one of the listed languages."]
-    if "timezone" in changes and changes["timezone"] not in timezone_choices():
+    # A zone set by staff or before the list was trimmed (an old alias) may stay as it is.
+    if "timezone" in changes and changes["timezone"] not in (*timezone_choices(), client.timezone):
         errors["timezone"] = ["Choose a time zone from the list."]
     if errors:
         raise ApplicationError("Some details need fixing.", fields=errors)
@@ -86,13 +119,17 @@ def client_contact_update(*, actor, client: Client, changes: dict) -> Client:
         setattr(client, name, value)
     client.save(update_fields=[*after, "updated_at"])
     audit_log(actor=actor, action="crm.client.contact_updated", obj=client, before=before, after=after)
-    what = sorted({FIELD_LABELS[name] for name in after})
+    # The labels of staff edits (crm.profile.client_update): the model's field names for people.
+    labels = {name: str(Client._meta.get_field(name).verbose_name) for name in after}
     timeline_record(
         client_id=client.pk,
         kind=TimelineEvent.Kind.PROFILE,
         topic="crm.client.contact_updated",
-        title=f"Client changed their {', '.join(what)} on the portal",
-        detail="; ".join(f"{name}: {before[name] or '—'} → {after[name] or '—'}" for name in after),
+        title=f"Profile changed by the client on the portal: {', '.join(labels[name] for name in after)}",
+        detail="\n".join(
+            f"{labels[name].capitalize()}: {_contact_value(name, before[name])} → {_contact_value(name, after[name])}"
+            for name in after
+        ),
         actor=actor,
     )
     return client

@@ -3,7 +3,7 @@ leads along the pipeline, notes and calls with @mentions, tasks, email templates
 segments.
 
 Everything goes through the CRM's services (lead_create, lead_stage_set, note_add, task_create,
-email_template_save, desk_create, rule_create, clients_reassign, segment_examples_ensure), so the
+email_template_save, desk_create, rule_create, clients_reassign, segment_save), so the
 demo data obeys the same rules, audit trail and timeline as staff work. Run once per demo tenant after
 seed_tenant, seed_payments and seed_trading; idempotent: a second run finds what the first made
 (by desk, rule, template and segment name, lead email, note text, task title) and adds nothing.
@@ -19,7 +19,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from brokerage.models import User
-from crm.models import AssignmentRule, Client, Desk, EmailTemplate, Note, Task
+from crm.models import AssignmentRule, Client, Desk, EmailTemplate, Note, Segment, Task
 from demo.seed import DemoTenant, _user
 from tenants.models import Tenant
 
@@ -71,22 +71,31 @@ TEMPLATES = [
         "Bitte bestätigen Sie dort Ihre Identität und zahlen Sie ein, um zu handeln.\n\n"
         "Mit freundlichen Grüßen\n{{ broker_name }}",
     ),
+    # Sent to leads and clients alike (by hand or to a segment): it promises nothing about verification.
     (
         "Deposit reminder",
         "en",
-        "{{ first_name }}, your account is ready for a first deposit",
-        "Dear {{ full_name }},\n\nyour account at {{ broker_name }} is verified. Fund it in your client area "
-        "({{ portal_url }}) by card or bank wire and you can trade at once.\n\nKind regards,\n{{ broker_name }}",
+        "{{ first_name }}, fund your account when you are ready",
+        "Dear {{ full_name }},\n\nwhen you are ready to trade, fund your account at {{ broker_name }} in your "
+        "client area ({{ portal_url }}) by card or bank wire. If we still need a document to verify your "
+        "identity, the client area shows which one.\n\nKind regards,\n{{ broker_name }}",
     ),
     (
         "Deposit reminder",
         "de",
-        "{{ first_name }}, Ihr Konto ist bereit für die erste Einzahlung",
-        "Guten Tag {{ full_name }},\n\nIhr Konto bei {{ broker_name }} ist verifiziert. Zahlen Sie im "
-        "Kundenbereich ({{ portal_url }}) per Karte oder Überweisung ein und handeln Sie sofort.\n\n"
+        "{{ first_name }}, zahlen Sie ein, wann immer Sie bereit sind",
+        "Guten Tag {{ full_name }},\n\nwenn Sie handeln möchten, zahlen Sie im Kundenbereich von "
+        "{{ broker_name }} ({{ portal_url }}) per Karte oder Überweisung ein. Falls wir zur Bestätigung Ihrer "
+        "Identität noch ein Dokument brauchen, sehen Sie dort, welches.\n\n"
         "Mit freundlichen Grüßen\n{{ broker_name }}",
     ),
 ]
+# What earlier demo seeds wrote ("your account is verified", untrue for a lead): replaced on the next run.
+OUTDATED_TEMPLATE_SUBJECTS = {
+    ("Deposit reminder", "en"): "{{ first_name }}, your account is ready for a first deposit",
+    ("Deposit reminder", "de"): "{{ first_name }}, Ihr Konto ist bereit für die erste Einzahlung",
+}
+BALANCE_SEGMENT_AMOUNT = 1000
 
 
 def _phone(country: str, number: int) -> str:
@@ -215,14 +224,46 @@ def _templates(owner: User) -> None:
     from crm.comms import email_template_save
 
     for name, language, subject, body in TEMPLATES:
-        if not EmailTemplate.objects.filter(name__iexact=name, language=language).exists():
+        existing = EmailTemplate.objects.filter(name__iexact=name, language=language).first()
+        if existing is None:
             email_template_save(actor=owner, name=name, language=language, subject=subject, body=body)
+        elif existing.subject == OUTDATED_TEMPLATE_SUBJECTS.get((name, language)):
+            email_template_save(actor=owner, template=existing, name=name, language=language, subject=subject,
+                                body=body, is_active=existing.is_active)  # fmt: skip
+
+
+def _balance_example(currency: str) -> dict:
+    return {
+        "name": f"Balance above {BALANCE_SEGMENT_AMOUNT:,} {currency}",
+        "description": f"Wallet and trading funds in {currency}.",
+        "criteria": [{"key": "balance_above", "params": {"amount": str(BALANCE_SEGMENT_AMOUNT), "currency": currency}}],
+    }
+
+
+def _segments(owner: User, spec: DemoTenant) -> None:
+    """The ready-made segments, the balance one in the tenant's own currency (a EUR broker's demo
+    counts euros). One an earlier seed made in another currency is moved over."""
+    from crm.segments import EXAMPLES, criteria_problem, segment_save
+
+    ours = _balance_example(spec.currency)
+    examples = []
+    for example in EXAMPLES:
+        if any(criterion["key"] == "balance_above" for criterion in example["criteria"]):
+            stale = Segment.objects.filter(name__iexact=example["name"], created_by=owner).first()
+            moved = stale is not None and example["name"] != ours["name"]
+            if moved and not Segment.objects.filter(name__iexact=ours["name"]).exists():
+                segment_save(actor=owner, segment=stale, **ours)
+            example = ours
+        examples.append(example)
+    for example in examples:
+        if criteria_problem(example["criteria"], owner):
+            continue  # over money or trading the owner may not see
+        if not Segment.objects.filter(name__iexact=example["name"]).exists():
+            segment_save(actor=owner, **example)
 
 
 def seed_crm(tenant: Tenant, spec: DemoTenant) -> None:
     """The CRM's demo data for one demo tenant (see the module docstring)."""
-    from crm.segments import segment_examples_ensure
-
     with tenant_context(tenant), transaction.atomic():
         owner, first, second, back_office = _staff(spec)
         _sales_floor(owner, first, second)
@@ -231,4 +272,4 @@ def seed_crm(tenant: Tenant, spec: DemoTenant) -> None:
         _notes(first, second, back_office)
         _tasks(owner, first, second)
         _templates(owner)
-        segment_examples_ensure(actor=owner)
+        _segments(owner, spec)

@@ -12,6 +12,7 @@ import uuid
 
 from django.urls import reverse
 
+from brokerage.money import money_text
 from brokerage.search import SearchHit, SearchProvider, register_search
 from crm.visibility import clients_visible_to, visibility_filter
 from payments.models import Deposit, LedgerTransaction, PaymentMethod, Withdrawal
@@ -28,7 +29,7 @@ def _visible(queryset, user):
 def _deposit_hit(deposit: Deposit, what: str) -> SearchHit:
     return SearchHit(
         kind="Deposit",
-        label=f"{deposit.amount} {deposit.currency} · {deposit.get_status_display()}",
+        label=f"{money_text(deposit.amount, deposit.currency)} · {deposit.get_status_display()}",
         detail=f"{what} · {deposit.client} · {deposit.created_at:%Y-%m-%d}",
         url=reverse("ops:payments_deposit", kwargs={"public_id": deposit.public_id}),
         exact=True,
@@ -38,7 +39,7 @@ def _deposit_hit(deposit: Deposit, what: str) -> SearchHit:
 def _withdrawal_hit(withdrawal: Withdrawal, what: str) -> SearchHit:
     return SearchHit(
         kind="Withdrawal",
-        label=f"{withdrawal.amount} {withdrawal.currency} · {withdrawal.get_status_display()}",
+        label=f"{money_text(withdrawal.amount, withdrawal.currency)} · {withdrawal.get_status_display()}",
         detail=f"{what} · {withdrawal.client} · {withdrawal.created_at:%Y-%m-%d}",
         url=reverse("ops:payments_withdrawal", kwargs={"public_id": withdrawal.public_id}),
         exact=True,
@@ -60,7 +61,8 @@ def find_payments(query: str, user, limit: int) -> list[SearchHit]:
         hits += [_deposit_hit(d, "Deposit id") for d in deposits.filter(public_id=public_id)]
         hits += [_withdrawal_hit(w, "Withdrawal id") for w in withdrawals.filter(public_id=public_id)]
         return hits
-    squeezed = "".join(text.split()).upper()
+    # People copy a wire reference with spaces or dashes ("RF31 KBYQ GPET", "RF31-KBYQ-GPET").
+    squeezed = "".join(text.replace("-", " ").split()).upper()
     if RF_LIKE.match(squeezed):
         hits += [
             _deposit_hit(d, f"Wire reference {d.wire_reference}") for d in deposits.filter(wire_reference=squeezed)

@@ -54,11 +54,14 @@ def _profile_page(request, client: Client, *, status: int = 200, **forms):
         "phone_display": phone_display(client.phone),
         "nationality_name": countries.name(client.nationality) if client.nationality else "",
         "country_name": countries.name(client.country) if client.country else "",
-        "contact_form": forms.get("contact_form") or ContactForm(initial=contact_initial),
+        "contact_form": forms.get("contact_form")
+        or ContactForm(initial=contact_initial, current_timezone=client.timezone),
         "phone_form": forms.get("phone_form") or PhoneForm(),
         "code_form": forms.get("code_form") or PhoneCodeForm(),
         "email_form": forms.get("email_form") or EmailForm(),
         "pending_phone": pending_phone,
+        # While a code is on its way the new-number form hides behind "Use another number".
+        "show_phone_form": pending_phone is None or "phone_form" in forms or request.GET.get("phone") == "another",
         "pending_emails": portal_profile.email_pending(request.user),
         "sandbox_sms": sms.sandbox_last_message(pending_phone.phone) if pending_phone else None,
     }
@@ -74,7 +77,7 @@ def profile(request):
 @capability_required("portal_access")
 def profile_contact(request):
     client = _own_client(request)
-    form = ContactForm(request.POST)
+    form = ContactForm(request.POST, current_timezone=client.timezone)
     if form.is_valid():
         try:
             portal_profile.client_contact_update(actor=request.user, client=client, changes=form.cleaned_data)

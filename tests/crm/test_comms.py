@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
+from django_tenants.utils import tenant_context
 
 from brokerage.errors import ApplicationError
 from brokerage.models import AuditRecord
@@ -14,6 +15,7 @@ from crm import comms
 from crm.models import Note, Notification, Task, TimelineEvent
 from crm.visibility import clients_visible_to
 from tests.crm.support_comms import People, make_people
+from tests.tenants.web import tenant_web_client
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +48,9 @@ def test_mentions_by_first_name_and_by_email_notify_each_colleague_once(in_alpha
     assert _notified(people.alice) == [] and _notified(people.sue) == []
     line = TimelineEvent.objects.get(source=f"note:{note.pk}")
     assert (line.client_id, line.kind, line.actor_label) == (people.carla.pk, "note", "alice@alpha.test")
-    assert line.title.startswith("Note: Carla asked about gold.")
+    # A short title and the text once, as the detail.
+    assert line.title == "Note by Alice Owner"
+    assert line.detail == note.body
     record = AuditRecord.objects.get(action="crm.note.added")
     assert record.after["mentions"] == ["ann@alpha.test", "sam@alpha.test"]
 
@@ -124,8 +128,17 @@ def test_a_logged_call_is_on_the_timeline_with_direction_outcome_and_duration(in
         call_duration_seconds=185,
     )
     line = TimelineEvent.objects.get(source=f"note:{call.pk}")
-    assert (line.kind, line.title) == ("call", "Inbound call: answered (3 min 05 s)")
-    assert AuditRecord.objects.filter(action="crm.call.added", actor_email="sam@alpha.test").count() == 1
+    assert (line.kind, line.title, line.detail) == ("call", "Call (inbound, answered, 3 min) by Sam Ray", "")
+    talked = comms.note_add(
+        actor=people.sam,
+        client=people.carla,
+        body="Wants to fund next week.",
+        kind="call",
+        call_outcome="no_answer",
+    )
+    line = TimelineEvent.objects.get(source=f"note:{talked.pk}")
+    assert (line.title, line.detail) == ("Call (outbound, no answer) by Sam Ray", "Wants to fund next week.")
+    assert AuditRecord.objects.filter(action="crm.call.added", actor_email="sam@alpha.test").count() == 2
 
 
 def test_a_sales_agent_cannot_write_on_another_agents_client(in_alpha, people):
@@ -246,3 +259,17 @@ def test_assignee_choices_are_the_colleagues_who_see_the_client(in_alpha, people
         assert emails(client) == sorted(
             u.email for u in comms.active_staff() if clients_visible_to(u).filter(pk=client.pk).exists()
         )
+
+
+# --- Email templates list --------------------------------------------------------------------------
+
+
+def test_the_templates_list_shows_the_status_as_a_word_people_read(alpha, people):
+    with tenant_context(alpha):
+        comms.email_template_save(actor=people.alice, name="Welcome", language="en", subject="Hi", body="Hello")
+        comms.email_template_save(
+            actor=people.alice, name="Old offer", language="en", subject="Hi", body="Hello", is_active=False
+        )
+    page = tenant_web_client(alpha, people.ann).get("/ops/crm/email-templates/").content.decode()
+    assert '<span class="badge ok">Active</span>' in page and '<span class="badge">Inactive</span>' in page
+    assert ">active<" not in page and ">inactive<" not in page

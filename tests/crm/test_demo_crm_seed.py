@@ -117,3 +117,55 @@ def test_running_it_again_adds_nothing(alpha, seeded):
     seed_crm(alpha, SPEC)
     with tenant_context(alpha):
         assert _counts() == before
+
+
+def test_the_deposit_reminder_promises_nothing_untrue_to_a_lead(seeded):
+    for template in EmailTemplate.objects.filter(name="Deposit reminder"):
+        text = f"{template.subject} {template.body}".lower()
+        assert "verified" not in text and "verifiziert" not in text, template.language
+        assert "{{ portal_url }}" in template.body
+
+
+def test_the_balance_segment_is_in_the_tenants_own_currency(alpha):
+    euro = DemoTenant("alpha", "Borealis FX", "alpha.localhost", "EUR", "FCA", "#7048e8", ("GB", "IE"))
+    seed_crm(alpha, euro)
+    with tenant_context(alpha):
+        balance = Segment.objects.filter(name__startswith="Balance above")
+        assert list(balance.values_list("name", flat=True)) == ["Balance above 1,000 EUR"]
+        assert balance.get().criteria[0]["params"]["currency"] == "EUR"
+        assert balance.get().description == "Wallet and trading funds in EUR."
+        assert Segment.objects.count() == 4
+        before = _counts()
+    seed_crm(alpha, euro)
+    with tenant_context(alpha):
+        assert _counts() == before
+
+
+def test_a_demo_seeded_before_the_fix_gets_its_segment_and_template_corrected(alpha):
+    from crm import comms
+    from crm.segments import segment_save
+    from demo.crm_seed import OUTDATED_TEMPLATE_SUBJECTS, _staff
+
+    euro = DemoTenant("alpha", "Borealis FX", "alpha.localhost", "EUR", "FCA", "#7048e8", ("GB", "IE"))
+    with tenant_context(alpha):
+        owner = _staff(euro)[0]
+        usd = next(example for example in EXAMPLES if example["name"] == "Balance above 1,000 USD")
+        old = segment_save(actor=owner, **usd)
+        comms.email_template_save(
+            actor=owner,
+            name="Deposit reminder",
+            language="en",
+            subject=OUTDATED_TEMPLATE_SUBJECTS[("Deposit reminder", "en")],
+            body="Dear {{ full_name }}, your account is verified.",
+        )
+    seed_crm(alpha, euro)
+    with tenant_context(alpha):
+        old.refresh_from_db()
+        assert old.name == "Balance above 1,000 EUR" and old.criteria[0]["params"]["currency"] == "EUR"
+        assert not Segment.objects.filter(name__icontains="USD").exists()
+        reminder = EmailTemplate.objects.get(name="Deposit reminder", language="en")
+        assert "verified" not in reminder.body
+        before = _counts()
+    seed_crm(alpha, euro)
+    with tenant_context(alpha):
+        assert _counts() == before

@@ -139,7 +139,18 @@ def test_address_and_language_changes_are_saved_audited_and_on_the_timeline(alph
         assert record.after["language"] == "de" and record.after["city"] == "Leeds"
         line = TimelineEvent.objects.get(client=client, topic="crm.client.contact_updated")
         assert line.kind == "profile" and line.actor_label == "carl@alpha.test"
-        assert "language" in line.title and "time zone" in line.title
+        # The labels of a staff edit, never the raw field names.
+        assert line.title == (
+            "Profile changed by the client on the portal: address line1, city, postal code, language, timezone"
+        )
+        assert line.detail.splitlines() == [
+            "Address line1: — → 1 New Street",
+            "City: — → Leeds",
+            "Postal code: — → LS1 1AA",
+            "Language: English → German",
+            "Timezone: Europe/London → Europe/Berlin",
+        ]
+        assert "address_line1" not in line.detail and "_" not in line.title
 
 
 def test_saving_unchanged_details_records_nothing(alpha, carl, carl_client):
@@ -159,6 +170,33 @@ def test_an_unknown_language_or_time_zone_is_refused(alpha, carl, carl_client):
     assert response.status_code == 400
     assert set(response.context["contact_form"].errors) == {"language", "timezone"}
     assert reload(alpha, carl_client).city == ""
+
+
+def test_the_time_zone_list_offers_canonical_zones_grouped_by_region(alpha, carl, carl_client):
+    choices = portal_profile.timezone_choices()
+    assert choices[0] == "UTC"
+    assert {"Europe/London", "Asia/Nicosia", "America/Argentina/Buenos_Aires", "Pacific/Auckland"} <= set(choices)
+    # Backward-compatibility links and bare legacy names are not offered.
+    for alias in ("Africa/Asmera", "America/Atka", "Europe/Kiev", "US/Eastern", "GMT", "Etc/GMT+5", "Europe/Nicosia"):
+        assert alias not in choices, alias
+    assert 350 < len(choices) < 450
+    html = tenant_web_client(alpha, carl).get("/portal/profile/").content.decode()
+    assert '<optgroup label="Europe">' in html and '<optgroup label="Asia">' in html
+    assert '<option value="Asia/Nicosia">Nicosia</option>' in html
+    assert '<option value="Europe/London" selected>London</option>' in html
+    assert "Africa/Asmera" not in html
+
+
+def test_a_client_keeps_an_older_time_zone_name_until_they_pick_another(alpha, carl, carl_client):
+    with tenant_context(alpha):
+        Client.objects.filter(pk=carl_client.pk).update(timezone="US/Eastern")
+    web = tenant_web_client(alpha, carl)
+    assert '<option value="US/Eastern" selected>US/Eastern</option>' in web.get("/portal/profile/").content.decode()
+    saved = web.post("/portal/profile/contact/", {"city": "Leeds", "language": "en", "timezone": "US/Eastern"})
+    assert saved.status_code == 302
+    assert (reload(alpha, carl_client).city, reload(alpha, carl_client).timezone) == ("Leeds", "US/Eastern")
+    refused = web.post("/portal/profile/contact/", {"city": "Leeds", "language": "en", "timezone": "America/Atka"})
+    assert refused.status_code == 400 and "timezone" in refused.context["contact_form"].errors
 
 
 def test_names_and_date_of_birth_cannot_be_changed_through_the_service(alpha, carl, carl_client):
@@ -185,6 +223,11 @@ def test_a_new_phone_replaces_the_old_one_only_with_the_texted_code(alpha, carl,
     page = web.get("/portal/profile/").content.decode()
     assert "Changing to <strong>+44 7400 123456</strong>" in page
     assert "Sandbox SMS" not in page  # not the sandbox backend, not a demo
+    # While the code is on its way the new-number form waits behind a link.
+    assert 'id="phone-new"' not in page and "Use another number" in page
+    assert 'form="phone-confirm">Confirm new number</button>' in page
+    another = web.get("/portal/profile/", {"phone": "another"}).content.decode()
+    assert 'id="phone-new"' in another and "Changing to <strong>+44 7400 123456</strong>" in another
 
     wrong = "000000" if texted_code() != "000000" else "111111"
     response = web.post("/portal/profile/phone/confirm/", {"code": wrong})

@@ -100,6 +100,18 @@ def test_payment_references_open_the_payment(alpha, world):
     assert web.get(deposit_url).status_code == 200
 
 
+def test_payment_hits_show_amounts_as_money_and_wire_references_may_have_dashes(alpha, world):
+    alice = world["alice"]
+    with tenant_context(alpha):
+        data.deposit(world["harriet"], "3750", method="bank-wire", wire_reference="RF31KBYQGPET")
+        for query in ("RF31-KBYQ-GPET", "rf31 kbyq gpet", "RF31KBYQGPET", " RF31 - KBYQ - GPET "):
+            assert labels(search_all(query, alice)) == {"Payments": ["3,750.00 USD · Completed"]}, query
+        payout = dict(search_all(world["withdrawal"].payout_reference, alice))["Payments"]
+        assert [hit.label for hit in payout] == ["25.00 USD · Waiting for approval"]
+    html = tenant_web_client(alpha, alice).get("/ops/search/", {"q": "RF31-KBYQ-GPET"}).content.decode()
+    assert "3,750.00 USD" in html and "3750.0000" not in html
+
+
 def test_the_results_page_groups_hits_and_enter_on_several_stays_on_the_list(alpha, world):
     web = tenant_web_client(alpha, world["alice"])
     response = web.get("/ops/search/", {"q": "quill", "go": "1"})
