@@ -20,7 +20,7 @@ from django.utils import timezone
 from brokerage.audit import audit_log
 from brokerage.errors import ApplicationError
 from brokerage.models import User
-from brokerage.roles import perm
+from brokerage.roles import Role, perm
 from crm import comms
 from crm.links import client_list_url, client_url, person_label
 from crm.models import AssignmentRule, AssignmentRuleMember, Client, Desk, TimelineEvent
@@ -30,12 +30,21 @@ from crm.visibility import clients_visible_to, desk_member_ids
 # Agents ---------------------------------------------------------------------------------------------
 
 
-def agents_all() -> QuerySet[User]:
-    """Active staff who may hold clients: those whose roles grant `crm_view_client`."""
+def staff_with_client_access() -> QuerySet[User]:
+    """Active staff whose roles grant `crm_view_client`: who may manage a desk."""
     capability = Permission.objects.filter(content_type__app_label="brokerage", codename="crm_view_client")
     holders = Q(groups__permissions__in=capability) | Q(user_permissions__in=capability) | Q(is_superuser=True)
     ids = User.objects.filter(holders, is_active=True).values("pk")
     return User.objects.filter(pk__in=ids).order_by("first_name", "last_name", "email")
+
+
+def agents_all() -> QuerySet[User]:
+    """The people who sell, so the only ones offered as (sales or retention) agent anywhere: staff
+    with access to client records who hold the `sales` role or sit on a desk. Compliance, dealing,
+    finance, support and owners do not hold clients unless they are put on a desk."""
+    sellers = Q(groups__name=Role.SALES) | Q(desks__isnull=False)
+    ids = User.objects.filter(sellers).values("pk")
+    return staff_with_client_access().filter(pk__in=ids)
 
 
 def can_reassign(user) -> bool:

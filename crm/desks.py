@@ -12,7 +12,7 @@ from brokerage.audit import audit_log, snapshot
 from brokerage.errors import ApplicationError
 from brokerage.models import User
 from brokerage.roles import perm
-from crm.assignment import agents_all
+from crm.assignment import agents_all, staff_with_client_access
 from crm.links import person_label
 from crm.models import AssignmentRule, AssignmentRuleMember, Client, Desk
 from crm.models.clients import LANGUAGES
@@ -27,11 +27,16 @@ def _require_manage(actor) -> None:
 
 
 def _check_agents(users: Iterable[User], *, field: str) -> list[User]:
+    """Desk agents and rule agents are sellers (`agents_all`); a desk manager only needs client access."""
     users = list(users)
-    eligible = set(agents_all().filter(pk__in=[u.pk for u in users]).values_list("pk", flat=True))
+    pool = staff_with_client_access() if field == "manager" else agents_all()
+    eligible = set(pool.filter(pk__in=[u.pk for u in users]).values_list("pk", flat=True))
     refused = [person_label(u) for u in users if u.pk not in eligible]
     if refused:
-        message = f"Not an active agent with access to client records: {', '.join(refused)}."
+        if field == "manager":
+            message = f"Not active staff with access to client records: {', '.join(refused)}."
+        else:
+            message = f"Not an active sales agent (sales role or on a desk): {', '.join(refused)}."
         raise ApplicationError(message, fields={field: [message]})
     return users
 

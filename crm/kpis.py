@@ -28,7 +28,7 @@ from django.utils import timezone
 from brokerage.dates import day_start
 from brokerage.errors import ApplicationError
 from brokerage.models import User
-from brokerage.money import CurrencyError, quantize
+from brokerage.money import CurrencyError, money_text, quantize
 from crm.links import person_label
 from crm.models import Client
 from crm.visibility import clients_visible_to
@@ -127,12 +127,17 @@ class KpiRow:
             return None
         return (Decimal(self.counts.get("ftds", 0)) * 100 / created).quantize(Decimal("0.1"))
 
+    @property
+    def amount_texts(self) -> list[str]:
+        """The amounts as people read them: "15,500.00 USD", one per currency."""
+        return [money_text(amount, currency) for currency, amount in self.amounts]
+
 
 @dataclass
 class SalesKpis:
     period: Period
     total: KpiRow
-    pipeline: list  # [(stage value, label, count, link)] over every stage, clients with status lead
+    pipeline: list  # [(stage value, label, count, link)] over the stages a lead can be in (not converted)
     by_agent: list
     by_source: list
     by_campaign: list
@@ -244,6 +249,7 @@ def sales_kpis(user, period: Period) -> SalesKpis:
     pipeline = [
         (stage, label, total.counts[f"open_{stage}"], total.links[f"open_{stage}"])
         for stage, label in Client.LeadStage.choices
+        if stage != Client.LeadStage.CONVERTED  # a converted lead is a client: its status is no longer lead
     ]
 
     agents = User.objects.in_bulk({fine[0] for fine in fine_counts if fine[0]})

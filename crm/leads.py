@@ -169,6 +169,14 @@ def lead_values_clean(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, l
     return values, problems
 
 
+class DuplicateLead(ApplicationError):
+    """Refused: the person is on file as `existing`; `visible` says whether the actor may see (and open) it."""
+
+    def __init__(self, message: str, *, fields, existing: Client, field: str, visible: bool):
+        super().__init__(message, fields=fields, code="duplicate")
+        self.existing, self.field, self.visible = existing, field, visible
+
+
 def duplicate_message(client: Client, field: str, actor) -> str:
     """Names the client on file only to someone who may see them; anyone else learns only that it exists."""
     if not clients_visible_to(actor, Client.objects.filter(pk=client.pk)).exists():
@@ -193,12 +201,13 @@ def lead_create(*, actor, data: dict[str, Any]) -> Client:
     if existing is not None:
         field = duplicate_field(existing, email=values["email"], phone=values["phone"])
         message = duplicate_message(existing, field, actor)
-        raise ApplicationError(
-            HELD_ELSEWHERE
-            if message == HELD_ELSEWHERE
-            else f"This person is already on file as client #{existing.pk}.",
+        visible = message != HELD_ELSEWHERE
+        raise DuplicateLead(
+            f"This person is already on file as client #{existing.pk}." if visible else HELD_ELSEWHERE,
             fields={field: [message]},
-            code="duplicate",
+            existing=existing,
+            field=field,
+            visible=visible,
         )
     client = Client(status=Client.Status.LEAD, lead_stage=Stage.NEW, **values)
     if not actor.has_perm(perm("crm_view_all_clients")):
@@ -229,7 +238,10 @@ def lead_create(*, actor, data: dict[str, Any]) -> Client:
 
 @transaction.atomic
 def lead_stage_set(*, actor, client: Client, stage: str, reason: str = "") -> Client:
-    """Move a lead along the pipeline; `lost` needs the reason, which goes on the timeline."""
+    """Move a lead along the pipeline; `lost` needs the reason, which goes on the timeline.
+
+    `converted` also makes the lead a client: status lead → registered.
+    """
     if not can_change(actor, client):
         raise PermissionDenied
     reason = (reason or "").strip()
@@ -249,21 +261,28 @@ def lead_stage_set(*, actor, client: Client, stage: str, reason: str = "") -> Cl
         )
     before = current.lead_stage
     current.lead_stage = stage
-    current.save(update_fields=["lead_stage", "updated_at"])
+    fields = ["lead_stage", "updated_at"]
+    title = f"Lead stage: {Stage(before).label} → {Stage(stage).label}"
+    if stage == Stage.CONVERTED:
+        # Converted means won: the lead is a client now, as when a lead signs up on the portal.
+        current.status = Client.Status.REGISTERED
+        fields.append("status")
+        title += "; status: Lead → Registered"
+    current.save(update_fields=fields)
     audit_log(
         actor=actor,
         action="crm.lead.stage_changed",
         obj=current,
-        before={"lead_stage": before},
-        after={"lead_stage": stage, "reason": reason},
+        before={"lead_stage": before, "status": Client.Status.LEAD},
+        after={"lead_stage": stage, "status": current.status, "reason": reason},
     )
     timeline_record(
         client_id=current.pk,
         kind="profile",
         topic="crm.lead.stage_changed",
-        title=f"Lead stage: {Stage(before).label} → {Stage(stage).label}",
+        title=title,
         detail=reason,
         actor=actor,
     )
-    client.lead_stage = stage
+    client.lead_stage, client.status = stage, current.status
     return current

@@ -8,7 +8,7 @@ from django_countries import countries
 
 from brokerage.models import User
 from brokerage.roles import STAFF_ROLES, perm
-from crm.assignment import agents_all, assignable_agents
+from crm.assignment import agents_all, assignable_agents, staff_with_client_access
 from crm.kpis import PRESETS
 from crm.links import person_label
 from crm.models import AssignmentRule, Client
@@ -33,13 +33,17 @@ class DeskForm(forms.Form):
     manager = AgentChoiceField(queryset=User.objects.none(), required=False, empty_label="No manager")
     members = AgentsField(queryset=User.objects.none(), required=False, label="Agents on the desk")
 
-    def __init__(self, *args, current_members=(), **kwargs):
+    def __init__(self, *args, current_members=(), current_manager=None, **kwargs):
         super().__init__(*args, **kwargs)
-        # Current members stay listed even when they left, so saving the form can take them off.
-        agents = User.objects.filter(Q(pk__in=agents_all().values("pk")) | Q(pk__in=[u.pk for u in current_members]))
-        agents = agents.order_by("first_name", "last_name", "email")
-        self.fields["manager"].queryset = agents
-        self.fields["members"].queryset = agents
+        # Agents are sellers; a manager may be anyone with client access. The current manager and
+        # members stay listed even when they no longer qualify, so the form shows (and can drop) them.
+        keep = [u.pk for u in current_members]
+        agents = User.objects.filter(Q(pk__in=agents_all().values("pk")) | Q(pk__in=keep))
+        self.fields["members"].queryset = agents.order_by("first_name", "last_name", "email")
+        managers = Q(pk__in=staff_with_client_access().values("pk"))
+        if current_manager is not None:
+            managers |= Q(pk=current_manager.pk)
+        self.fields["manager"].queryset = User.objects.filter(managers).order_by("first_name", "last_name", "email")
 
 
 class RuleForm(forms.Form):
@@ -93,7 +97,7 @@ def reassign_sources(user):
 class ReassignForm(forms.Form):
     ROLES = [("sales_agent", "Sales agent"), ("retention_agent", "Retention agent")]
 
-    from_agent = AgentChoiceField(queryset=User.objects.none(), label="Clients of")
+    from_agent = AgentChoiceField(queryset=User.objects.none(), label="Clients of", empty_label="Choose an agent")
     role = forms.ChoiceField(choices=ROLES, initial="sales_agent", label="Held as")
     status = forms.ChoiceField(choices=[("", "Any status"), *Client.Status.choices], required=False)
     country = forms.ChoiceField(choices=[("", "Any country"), *countries], required=False)
@@ -103,3 +107,8 @@ class ReassignForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["from_agent"].queryset = reassign_sources(user)
         self.fields["to_agent"].queryset = assignable_agents(user)
+        # The agent whose clients move is no target: left out of "Move to" (and refused by the view).
+        source = str(self.data.get("from_agent", "") if self.is_bound else self.initial.get("from_agent", "") or "")
+        if source:
+            field = self.fields["to_agent"]
+            field.widget.choices = [(value, label) for value, label in field.choices if str(value) != source]

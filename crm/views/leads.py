@@ -12,12 +12,14 @@ from django.views.decorators.http import require_POST
 
 from brokerage.csv_export import csv_download, csv_safe
 from brokerage.errors import ApplicationError
+from brokerage.models import User
 from brokerage.permissions import capability_required
-from brokerage.roles import perm
+from brokerage.roles import STAFF_ROLES, perm
 from crm import lead_import as imports
 from crm.assignment import agents_all
 from crm.lead_forms import LeadForm, LeadUploadForm, MappingForm, StageForm
-from crm.leads import lead_create, lead_stage_set
+from crm.leads import DuplicateLead, lead_create, lead_stage_set
+from crm.links import client_url
 from crm.models import Client, LeadImport
 from crm.phones import phone_display
 from crm.visibility import client_visible_or_404, clients_visible_to
@@ -75,12 +77,23 @@ def lead_pipeline(request):
         "total": sum(counts.values()),
         "stage_choices": Stage.choices,
         "sources": Client.Source.choices,
-        "agents": agents_all() if request.user.has_perm(perm("crm_view_all_clients")) else [],
+        "agents": _filter_agents(request.user, filters["agent"]),
         "can_edit": request.user.has_perm(perm("crm_change_client")),
         "can_import": request.user.has_perm(perm("crm_manage")),
     }
     template = "crm/leads/_lead_rows.html" if request.htmx and not request.htmx.boosted else "crm/leads/pipeline.html"
     return render(request, template, context)
+
+
+def _filter_agents(user, chosen: str) -> list:
+    """The agent filter's people: the sellers, plus the agent filtered by if they no longer are one."""
+    if not user.has_perm(perm("crm_view_all_clients")):
+        return []
+    staff = User.objects.filter(pk=int(chosen) if chosen.isdigit() else None, groups__name__in=STAFF_ROLES)
+    keep = Q(pk__in=staff.values("pk"))
+    return list(
+        User.objects.filter(Q(pk__in=agents_all().values("pk")) | keep).order_by("first_name", "last_name", "email")
+    )
 
 
 def _query(request, *, exclude: str) -> str:
@@ -106,27 +119,45 @@ def lead_stage(request, client_id: int):
         error = "Choose a stage."
     if request.htmx:
         lead.phone_shown = phone_display(lead.phone)
-        context = {"lead": lead, "stage_choices": Stage.choices, "can_edit": True, "row_error": error}
+        moved = "" if error else f"Moved to {lead.get_lead_stage_display()}"
+        if moved and lead.status != Client.Status.LEAD:
+            moved += f": now a {lead.get_status_display().lower()} client"
+        context = {
+            "lead": lead,
+            "stage_choices": Stage.choices,
+            "can_edit": True,
+            "row_error": error,
+            "row_message": moved,
+        }
         return render(request, "crm/leads/_lead_row.html", context, status=400 if error else 200)
     if error:
         messages.error(request, f"{lead}: {error}")
     else:
-        messages.success(request, f"{lead} is now {lead.get_lead_stage_display().lower()}.")
+        moved = f"{lead} is now {lead.get_lead_stage_display().lower()}"
+        if lead.status != Client.Status.LEAD:
+            moved += f" (a {lead.get_status_display().lower()} client)"
+        messages.success(request, f"{moved}.")
     return redirect(_next_url(request))
 
 
 @capability_required("crm_change_client")
 def lead_new(request):
     form = LeadForm(request.POST or None)
+    duplicate = None
     if request.method == "POST" and form.is_valid():
         try:
             lead = lead_create(actor=request.user, data=form.cleaned_data)
+        except DuplicateLead as error:
+            error.add_to_form(form)
+            if error.visible:  # the message names the client: link it too
+                duplicate = {"field": error.field, "client": error.existing, "url": client_url(error.existing)}
         except ApplicationError as error:
             error.add_to_form(form)
         else:
             messages.success(request, f"Lead {lead} created.")
             return redirect("ops:crm_client_detail", client_id=lead.pk)
-    return render(request, "crm/leads/new.html", {"form": form}, status=400 if form.errors else 200)
+    context = {"form": form, "duplicate": duplicate}
+    return render(request, "crm/leads/new.html", context, status=400 if form.errors else 200)
 
 
 # Imports ------------------------------------------------------------------------------------------

@@ -65,6 +65,8 @@ def reassign(request):
             target = data["to_agent"]
             if target is None:
                 form.add_error("to_agent", "Choose who takes the clients over.")
+            elif target.pk == data["from_agent"].pk:
+                form.add_error("to_agent", f"These are {person_label(target)}'s clients already: choose someone else.")
             else:
                 try:
                     moved = clients_reassign(
@@ -112,7 +114,7 @@ def desk_edit(request, desk_id: int):
     desk = get_object_or_404(Desk, pk=desk_id)
     members = list(desk.members.all())
     initial = {"name": desk.name, "manager": desk.manager, "members": members}
-    form = DeskForm(request.POST or None, initial=initial, current_members=members)
+    form = DeskForm(request.POST or None, initial=initial, current_members=members, current_manager=desk.manager)
     if request.method == "POST" and form.is_valid():
         try:
             desk_services.desk_update(actor=request.user, desk=desk, **form.cleaned_data)

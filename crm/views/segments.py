@@ -123,7 +123,9 @@ def _builder(request, *, segment: Segment | None):
             _builder_context(request.user, segment, name, description, rows, errors),
         )
         if op != "save":
-            response["HX-Trigger"] = "criteria-changed"
+            # After the swap: the preview re-posts the form, which must hold the added/removed row by then
+            # (a plain HX-Trigger fires before the swap and counted the old criteria).
+            response["HX-Trigger-After-Settle"] = "criteria-changed"
         return response
     if segment is None:
         name, description, rows = "", "", []

@@ -40,10 +40,11 @@ def test_back_office_organises_the_sales_floor_and_reads_kpis(page, site, alpha,
                                     source_detail="Autumn", country="DE", first_name=f"Lead{number}")  # fmt: skip
         factories.ClientFactory(
             sales_agent=ann, status="funded", lead_stage="converted", source="campaign", source_detail="Autumn",
-            first_deposit_at=now, first_deposit_amount=Decimal("500"), first_deposit_currency="USD",
+            first_deposit_at=now, first_deposit_amount=Decimal("15500"), first_deposit_currency="USD",
         )  # fmt: skip
         factories.ClientFactory(
-            sales_agent=ben, status="funded", source="ib",
+            sales_agent=ben, status="funded", source="campaign",
+            source_detail="Black Friday 2026 · Google Ads · DACH retargeting · long tail",
             first_deposit_at=now, first_deposit_amount=Decimal("300"), first_deposit_currency="EUR",
         )  # fmt: skip
 
@@ -96,8 +97,15 @@ def test_back_office_organises_the_sales_floor_and_reads_kpis(page, site, alpha,
     expect(page.locator("#kpi-conversion")).to_have_text("40.0 %")  # 2 FTDs / 5 clients created this month
     agents = page.locator("#kpi-agents")
     expect(agents.get_by_role("row", name="Ben Jones")).to_contain_text("300.00 EUR")
-    expect(page.locator("#kpi-totals")).to_contain_text("500.00 USD")
+    expect(page.locator("#kpi-totals")).to_contain_text("15,500.00 USD")
     expect(page.locator("#kpi-pipeline")).to_contain_text("3")
+    # At 1280 px nothing is cut off: each card holds its value, wide tables scroll inside .table-wrap.
+    for card in page.locator("#kpi-totals .card").all():
+        assert card.evaluate("e => e.scrollWidth <= e.clientWidth"), card.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    campaigns = page.locator("#kpi-campaigns .table-wrap")
+    assert campaigns.evaluate("e => e.getBoundingClientRect().right <= document.documentElement.clientWidth")
+    expect(campaigns.get_by_role("columnheader", name="Conversion")).to_be_visible()
     screenshot(page, "crm-sales-kpis")
 
     with tenant_context(alpha):

@@ -133,10 +133,11 @@ def test_inactive_rules_and_unmatched_clients_stay_unassigned(floor):
 def test_inactive_agents_and_agents_without_access_are_skipped(floor):
     floor.ben.is_active = False
     floor.ben.save()
-    outsider = factories.staff_user("fin@alpha.test", roles=["finance"], mfa=False)  # sees clients: an agent
+    outsider = factories.staff_user("fin@alpha.test", roles=["finance"], mfa=False)  # sees clients, sells nothing
     client_person = factories.client_user("carl@alpha.test")  # no client access at all
     rule = rule_with("Everyone", [floor.ben, client_person, floor.ann, outsider])
-    assert set(agents_all().filter(pk__in=[floor.ben.pk, client_person.pk, floor.ann.pk])) == {floor.ann}
+    assert set(agents_all().filter(pk__in=[floor.ben.pk, client_person.pk, floor.ann.pk, outsider.pk])) == {floor.ann}
+    floor.desk.members.add(outsider)  # put on a desk: now an agent who may hold clients
 
     given = []
     for _ in range(4):

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 
 from brokerage.errors import ApplicationError
 from brokerage.models import AuditRecord
-from crm.assignment import assignable_agents, clients_reassign
+from crm.assignment import agents_all, assignable_agents, clients_reassign
 from crm.models import Client, Notification, TimelineEvent
 from tests import factories
 from tests.crm.support_sales import new_client, sales_floor
@@ -133,11 +133,26 @@ def test_no_agent_and_no_clear_is_an_error(floor):
 
 
 def test_assignable_agents_follow_the_actors_reach(floor):
-    everyone = {floor.alice, floor.olga, floor.ann, floor.ben, floor.cat, floor.mia, floor.cora}
-    assert set(assignable_agents(floor.olga)) == everyone
+    sellers = {floor.ann, floor.ben, floor.cat, floor.mia}  # not the owner, the back office nor compliance
+    assert set(assignable_agents(floor.olga)) == sellers
+    assert set(agents_all()) == sellers
     assert set(assignable_agents(floor.mia)) == {floor.mia, floor.ben, floor.cat}
     assert list(assignable_agents(floor.ann)) == []
     assert list(assignable_agents(floor.cora)) == []
+
+
+def test_staff_on_a_desk_are_agents_whatever_their_role(floor):
+    floor.desk.members.add(floor.cora)
+    assert floor.cora in set(assignable_agents(floor.olga))
+    client = new_client(sales_agent=floor.ann)
+    assert clients_reassign(actor=floor.olga, client_ids=[client.pk], sales_agent=floor.cora) == 1
+
+
+def test_staff_who_do_not_sell_are_refused_as_targets(floor):
+    client = new_client(sales_agent=floor.ann)
+    with pytest.raises(ApplicationError, match="cannot hold clients"):
+        clients_reassign(actor=floor.olga, client_ids=[client.pk], sales_agent=floor.cora)
+    assert Client.objects.get(pk=client.pk).sales_agent == floor.ann
 
 
 # The page ------------------------------------------------------------------------------------------
@@ -165,6 +180,28 @@ def test_reassign_page_moves_a_leaving_agents_filtered_clients(floor, alpha):
     assert Client.objects.get(pk=funded.pk).sales_agent == floor.ann
     page = web.get(response.url).content.decode()
     assert "Moved 2 clients from Ann Smith to Cat Brown." in page
+
+
+def test_reassign_page_labels_its_picker_and_never_offers_the_source_as_target(floor, alpha):
+    from tests.tenants.web import tenant_web_client
+
+    client = new_client(sales_agent=floor.ann)
+    web = tenant_web_client(alpha, floor.olga)
+
+    blank = web.get("/ops/crm/sales/reassign/").content.decode()
+    assert '<option value="" selected>Choose an agent</option>' in blank and "---------" not in blank
+    shown = web.get("/ops/crm/sales/reassign/", {"from_agent": floor.ann.pk, "role": "sales_agent"})
+    targets = {str(value) for value, _ in shown.context["form"]["to_agent"].field.widget.choices}
+    assert str(floor.ann.pk) not in targets and str(floor.ben.pk) in targets
+    assert str(floor.cora.pk) not in targets and str(floor.olga.pk) not in targets  # they do not sell
+
+    same = web.post(
+        "/ops/crm/sales/reassign/", {"from_agent": floor.ann.pk, "role": "sales_agent", "to_agent": floor.ann.pk}
+    )
+    assert same.status_code == 200
+    assert "These are Ann Smith&#x27;s clients already: choose someone else." in same.content.decode()
+    assert not AuditRecord.objects.filter(action="crm.clients.reassigned").exists()
+    assert Client.objects.get(pk=client.pk).sales_agent == floor.ann
 
 
 def test_reassign_page_limits_a_desk_manager_to_the_desk(floor, alpha):

@@ -149,6 +149,25 @@ def test_rules_switch_off_and_on_and_go(floor):
     ]
 
 
+def test_a_desk_manager_may_be_any_staff_with_client_access_its_agents_must_sell(floor):
+    desk = desks.desk_create(actor=floor.olga, name="Compliance-led", manager=floor.cora, members=[floor.ann])
+    assert desk.manager == floor.cora
+    with pytest.raises(ApplicationError) as error:
+        desks.desk_create(actor=floor.olga, name="Office", members=[floor.olga])  # back office does not sell
+    assert "members" in error.value.fields
+    with pytest.raises(ApplicationError):
+        desks.desk_member_add(actor=floor.olga, desk=desk, user=floor.alice)
+
+
+def test_the_desk_form_offers_sellers_as_agents_and_any_client_staff_as_manager(floor, alpha):
+    from tests.tenants.web import tenant_web_client
+
+    form = tenant_web_client(alpha, floor.olga).get("/ops/crm/sales/desks/").context["form"]
+    members = set(form.fields["members"].queryset)
+    assert members == {floor.ann, floor.ben, floor.cat, floor.mia}
+    assert {floor.olga, floor.cora, floor.alice} <= set(form.fields["manager"].queryset)
+
+
 # The pages -----------------------------------------------------------------------------------------
 
 

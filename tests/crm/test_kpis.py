@@ -96,9 +96,8 @@ def test_totals_for_the_month(month):
         ("contacted", 1),
         ("qualified", 1),
         ("negotiation", 0),
-        ("converted", 0),
         ("lost", 1),
-    ]
+    ]  # no "converted": a converted lead is a client, its status is no longer lead
 
 
 def test_per_agent_rows(month):
@@ -227,8 +226,39 @@ def test_kpi_page_shows_the_figures_with_their_links(month, alpha):
     assert "01 Nov 2026 – 30 Nov 2026" in page
     assert '<div class="value" id="kpi-conversion">42.9 %</div>' in page
     assert f'href="/ops/crm/clients/?agent={month.ann.pk}&amp;ftd_from=2026-11-01&amp;ftd_to=2026-11-30">2</a>' in page
-    assert "1000.00 EUR" in page and "750.50 USD" in page
+    assert "1,000.00 EUR" in page and "750.50 USD" in page
     assert "FTDs in the period ÷ clients created in the period" in page
+
+
+def test_kpi_amounts_are_written_with_thousands_separators_and_wrap_in_their_card(in_alpha, alpha):
+    from tests.tenants.web import tenant_web_client
+
+    floor = sales_floor()
+    client_made("2026-11-03 10:00", sales_agent=floor.ann, status="funded", ftd=("2026-11-04 09:00", "15500", "USD"))
+    client_made("2026-11-03 11:00", sales_agent=floor.ann, status="funded", ftd=("2026-11-04 10:00", "1234567", "JPY"))
+
+    kpis = sales_kpis(floor.olga, NOVEMBER)
+    assert kpis.total.amount_texts == ["1,234,567 JPY", "15,500.00 USD"]
+    page = tenant_web_client(alpha, floor.olga).get(
+        "/ops/crm/sales/kpis/", {"period": "custom", "date_from": "2026-11-01", "date_to": "2026-11-30"}
+    )
+    totals = page.content.decode().split('id="kpi-totals"')[1].split("<h2>")[0]
+    assert ">15,500.00 USD</a>" in totals and ">1,234,567 JPY</a>" in totals
+    assert "nowrap" not in totals  # a long amount may wrap inside its card instead of being cut off
+
+
+def test_a_lead_converted_on_the_pipeline_counts_as_converted_and_is_no_longer_an_open_lead(in_alpha):
+    from crm.leads import lead_stage_set
+
+    floor = sales_floor()
+    lead = new_client(sales_agent=floor.ann, status=Client.Status.LEAD, lead_stage="contacted")
+
+    lead_stage_set(actor=floor.olga, client=lead, stage="converted")
+
+    kpis = sales_kpis(floor.olga, period_from("today"))
+    assert kpis.total.counts["converted"] == 1
+    assert kpis.total.counts["open"] == 0
+    assert all(count == 0 for _, _, count, _ in kpis.pipeline)
 
 
 def test_kpi_page_for_a_sales_agent_shows_only_their_row(month, alpha):

@@ -224,7 +224,10 @@ def test_the_new_lead_form_creates_the_lead_or_shows_what_to_fix(alpha, people):
         "/ops/crm/leads/new/", {"first_name": "Ana", "email": "ana@example.test", "language": "en", "source": "manual"}
     )
     assert duplicate.status_code == 400
-    assert f"The same email as client #{existing.pk}" in duplicate.content.decode()
+    assert (
+        f'The same email as <a href="/ops/crm/clients/{existing.pk}/">client #{existing.pk}'
+        in duplicate.content.decode()
+    )
 
     created = web.post(
         "/ops/crm/leads/new/",
@@ -342,8 +345,60 @@ def test_after_a_stage_change_only_a_next_on_this_site_is_followed(alpha, people
     assert response["Location"] == landing
 
 
-def test_the_agent_filter_lists_every_agent_who_may_hold_clients_not_only_sales(alpha, people):
-    page = tenant_web_client(alpha, people.olga).get("/ops/crm/leads/")
+def test_the_agent_filter_offers_sellers_only_and_keeps_the_agent_filtered_by(alpha, people):
+    from crm.models import Desk
 
-    agents = set(page.context["agents"])
-    assert {people.sam, people.sue, people.olga, people.cora} <= agents
+    web = tenant_web_client(alpha, people.olga)
+    agents = set(web.get("/ops/crm/leads/").context["agents"])
+    assert {people.sam, people.sue} <= agents
+    assert people.olga not in agents and people.cora not in agents  # back office, compliance: they do not sell
+
+    Desk.objects.create(name="Retention").members.add(people.cora)  # put on a desk: she holds clients now
+    assert people.cora in set(web.get("/ops/crm/leads/").context["agents"])
+
+    kept = web.get(
+        f"/ops/crm/leads/?agent={people.olga.pk}"
+    )  # filtering by someone who holds leads but no longer sells
+    assert people.olga in set(kept.context["agents"])
+    assert f'<option value="{people.olga.pk}" selected>' in kept.content.decode()
+
+
+def test_converting_a_lead_makes_it_a_registered_client_and_the_timeline_says_so(people):
+    lead = lead_of(people.sam)
+
+    returned = lead_stage_set(actor=people.sam, client=lead, stage="converted")
+
+    lead.refresh_from_db()
+    assert (lead.status, lead.lead_stage) == ("registered", "converted")
+    assert (returned.status, returned.lead_stage) == ("registered", "converted")
+    title = TimelineEvent.objects.get(client=lead, topic="crm.lead.stage_changed").title
+    assert title == "Lead stage: New → Converted; status: Lead → Registered"
+    audit = AuditRecord.objects.get(action="crm.lead.stage_changed", object_id=str(lead.pk))
+    assert (audit.before["status"], audit.after["status"]) == ("lead", "registered")
+
+
+def test_an_inline_stage_move_confirms_it_in_the_row(alpha, people):
+    lead = lead_of(people.sam)
+    web = tenant_web_client(alpha, people.sam)
+
+    moved = web.post(f"/ops/crm/leads/{lead.pk}/stage/", {"stage": "contacted"}, HTTP_HX_REQUEST="true")
+    assert '<p class="lead-row-flash" role="status">Moved to Contacted.</p>' in moved.content.decode()
+
+    converted = web.post(f"/ops/crm/leads/{lead.pk}/stage/", {"stage": "converted"}, HTTP_HX_REQUEST="true")
+    assert "Moved to Converted: now a registered client." in converted.content.decode()
+
+    refused = web.post(f"/ops/crm/leads/{lead.pk}/stage/", {"stage": "new"}, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 400 and "lead-row-flash" not in refused.content.decode()
+
+
+def test_the_duplicate_on_the_new_lead_page_links_to_the_client_only_for_who_may_see_it(alpha, people):
+    ciaran = factories.ClientFactory(first_name="Ciaran", last_name="Walsh", email="ciaran@example.test")
+    data = {"first_name": "C", "email": "ciaran@example.test", "language": "en", "source": "manual"}
+
+    page = tenant_web_client(alpha, people.olga).post("/ops/crm/leads/new/", data).content.decode()
+    link = f'<a href="/ops/crm/clients/{ciaran.pk}/">client #{ciaran.pk} (Ciaran Walsh)</a>'
+    assert f"The same email as {link}." in page
+
+    hidden = tenant_web_client(alpha, people.sam).post("/ops/crm/leads/new/", data).content.decode()
+    assert "This person is already on file (held by another agent)." in hidden
+    assert f"/ops/crm/clients/{ciaran.pk}/" not in hidden and "Walsh" not in hidden

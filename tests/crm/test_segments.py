@@ -140,7 +140,8 @@ def test_building_a_segment_adds_rows_then_saves(book, web):
     assert browser.get(url).status_code == 200
     page = browser.post(url, {"name": "Fresh", "op": "add", "add": "deposited_within"})
     assert page.status_code == 200 and 'name="c-0-key" value="deposited_within"' in page.text
-    assert page["HX-Trigger"] == "criteria-changed"
+    # Fired after the swap, so the preview re-counts with the new row (before it, it counted the old rows).
+    assert page["HX-Trigger-After-Settle"] == "criteria-changed" and "HX-Trigger" not in page
     page = browser.post(
         url, {"name": "Fresh", "c-0-key": "deposited_within", "c-0-days": "7", "op": "add", "add": "never_traded"}
     )
@@ -157,6 +158,25 @@ def test_building_a_segment_adds_rows_then_saves(book, web):
     # Removing a row re-draws the builder without it.
     page = browser.post(url, {"name": "x", "c-0-key": "tag_has", "c-3-key": "never_traded", "op": "remove-0"})
     assert 'name="c-0-key"' not in page.text and 'name="c-3-key" value="never_traded"' in page.text
+
+
+def test_adding_or_removing_a_parameterless_criterion_asks_for_a_fresh_preview_and_saves_what_it_showed(book, web):
+    browser = web(book.alice)
+    url = reverse("ops:crm_segment_create")
+    added = browser.post(url, {"name": "Quiet", "op": "add", "add": "never_traded"})
+    assert added["HX-Trigger-After-Settle"] == "criteria-changed"
+    assert 'name="c-0-key" value="never_traded"' in added.text
+    removed = browser.post(url, {"name": "Quiet", "c-0-key": "never_traded", "op": "remove-0"})
+    assert removed["HX-Trigger-After-Settle"] == "criteria-changed"
+
+    rows = {"name": "Quiet", "c-0-key": "never_traded"}
+    preview = browser.post(reverse("ops:crm_segment_preview"), rows)
+    shown = int(preview.text.split('id="preview-count">')[1].split("<")[0])
+    assert shown == 3  # Ann, Ben and Eve never traded
+    saved = browser.post(url, rows)
+    assert saved.status_code == 302
+    segment = Segment.objects.get(name="Quiet")
+    assert segments.segment_clients(segment, book.alice).count() == shown
 
 
 def test_invalid_parameters_are_shown_next_to_the_row(book, web):
