@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,7 +28,7 @@ from crm import emails
 from crm.links import client_url, person_label
 from crm.models import Client, Email, EmailTemplate, Note, Notification, Task
 from crm.timeline import timeline_record
-from crm.visibility import can_change, clients_visible_to, visibility_filter
+from crm.visibility import can_change, clients_visible_to, users_seeing_ids, visibility_filter
 
 logger = logging.getLogger(__name__)
 
@@ -54,44 +54,15 @@ def _sees(user: User, client: Client) -> bool:
     return clients_visible_to(user).filter(pk=client.pk).exists()
 
 
-def _permissions_preload(people: list[User]) -> None:
-    """Fill Django's per-user permission cache for many colleagues in two queries, not two each."""
-    found: dict[int, set[str]] = {person.pk: set() for person in people}
-    ids = list(found)
-    for path in ("groups__permissions", "user_permissions"):
-        rows = User.objects.filter(pk__in=ids, **{f"{path}__isnull": False}).values_list(
-            "pk", f"{path}__content_type__app_label", f"{path}__codename"
-        )
-        for pk, app_label, codename in rows:
-            found[pk].add(f"{app_label}.{codename}")
-    for person in people:
-        person._perm_cache = found[person.pk]
-
-
 def colleagues_seeing(client: Client | None) -> QuerySet[User]:
     """Active staff who may see `client` (all active staff without one): the assignee choices.
 
-    The rule is crm.visibility's (`visibility_filter` per colleague); the limited ones are then
-    checked together in one query.
+    The rule is crm.visibility's, asked once for everyone (`users_seeing`): one statement in all.
     """
     staff = active_staff().order_by("first_name", "last_name", "email")
     if client is None:
         return staff
-    people = list(staff)
-    _permissions_preload(people)
-    seeing, limits = [], {}
-    for person in people:
-        if not person.has_perm(perm("crm_view_client")):
-            continue
-        limit = visibility_filter(person)
-        if limit is None:
-            seeing.append(person.pk)
-        else:
-            limits[f"u{person.pk}"] = Count("pk", filter=limit)
-    if limits:
-        counts = Client.objects.filter(pk=client.pk).aggregate(**limits)
-        seeing += [int(key[1:]) for key, count in counts.items() if count]
-    return staff.filter(pk__in=seeing)
+    return staff.filter(pk__in=users_seeing_ids(client))
 
 
 def _require_change(actor: User, client: Client) -> None:
@@ -209,7 +180,28 @@ def note_add(
         client_id=client.pk,
         kind=kind,
         topic=f"crm.{kind}.added",
-        title=_note_title(note),
+        # A short title ("Note by Ann Smith", "Call (outbound, answered, 3 min) by Ann Smith"): the body is the detail.
+        title=(
+            f"Note by {person_label(actor)}"
+            if kind == Note.Kind.NOTE
+            else "Call ({}) by {}".format(
+                ", ".join(
+                    filter(
+                        None,
+                        [
+                            note.get_call_direction_display().lower(),
+                            note.get_call_outcome_display().lower(),
+                            (
+                                f"{max(1, round(call_duration_seconds / 60))} min"
+                                if call_duration_seconds and call_duration_seconds >= 30
+                                else (f"{call_duration_seconds} s" if call_duration_seconds else "")
+                            ),
+                        ],
+                    )
+                ),
+                person_label(actor),
+            )
+        ),
         detail=body,
         url=url,
         actor=actor,
@@ -219,16 +211,6 @@ def note_add(
     for person in mentioned:
         notify(person, f"{person_label(actor)} mentioned you in {what} on {client}: {_excerpt(body)}", url=url)
     return note
-
-
-def _note_title(note: Note) -> str:
-    if note.kind == Note.Kind.NOTE:
-        return f"Note: {_excerpt(note.body, 120)}"
-    title = f"{note.get_call_direction_display()} call: {note.get_call_outcome_display().lower()}"
-    if note.call_duration_seconds:
-        minutes, seconds = divmod(note.call_duration_seconds, 60)
-        title += f" ({minutes} min {seconds:02d} s)"
-    return title
 
 
 # --- Email templates -------------------------------------------------------------------------------

@@ -199,9 +199,12 @@ class RateBook:
     USD; anything else falls back to payments' exchange rates (payments.rates.rate_mid).
     """
 
-    def __init__(self, mids: dict[tuple[str, str], Decimal] | None = None):
+    def __init__(self, mids: dict[tuple[str, str], Decimal] | None = None, currencies: Iterable[str] | None = None):
         self.mids = dict(mids or {})
         self._found: dict[tuple[str, str], Decimal] = {}
+        # Payments' exchange rates, read in one query at the first pair the quotes cannot price.
+        self._currencies = None if currencies is None else frozenset(currencies)
+        self._stored = None
 
     @classmethod
     def load(cls, currencies: Iterable[str] | None = None) -> RateBook:
@@ -218,7 +221,7 @@ class RateBook:
             mid = (quote.bid + quote.ask) / 2
             if base != profit_ccy and mid > 0:
                 mids[(base, profit_ccy)] = mid
-        return cls(mids)
+        return cls(mids, currencies)
 
     def _quoted(self, from_ccy: str, to_ccy: str) -> Decimal | None:
         if (from_ccy, to_ccy) in self.mids:
@@ -244,12 +247,73 @@ class RateBook:
             first, second = self._quoted(from_ccy, PIVOT), self._quoted(PIVOT, to_ccy)
             if first is not None and second is not None:
                 return first * second
+        return self._exchange_rate(from_ccy, to_ccy)
+
+    def _exchange_rate(self, from_ccy: str, to_ccy: str) -> Decimal:
+        """payments.rates.rate_mid's answer (same rule: the pair or its inverse, whichever is newer;
+        a fresh cross via EUR or USD when that is stale or missing), from rates read once per book."""
         from payments.rates import RateUnavailable, rate_mid
 
-        try:
-            return rate_mid(from_ccy, to_ccy)[0]
-        except RateUnavailable:
-            raise RateMissing(from_ccy, to_ccy) from None
+        known = self._rates_stored()
+        if known is None or not {from_ccy, to_ccy} <= known[0]:
+            try:  # a currency the book was not loaded for: ask payments directly
+                return rate_mid(from_ccy, to_ccy)[0]
+            except RateUnavailable:
+                raise RateMissing(from_ccy, to_ccy) from None
+        found = _rate_from_stored(known[1], from_ccy, to_ccy)
+        if found is None:
+            raise RateMissing(from_ccy, to_ccy)
+        return found
+
+    def _rates_stored(self):
+        """(currencies covered, {(base, quote): newest ExchangeRate}); None when the book has no currency list."""
+        if self._currencies is None:
+            return None
+        if self._stored is None:
+            from payments.models import ExchangeRate
+            from payments.rates import _PIVOTS
+
+            covered = frozenset(self._currencies | set(_PIVOTS))
+            pairs = [(base, quote) for base in sorted(covered) for quote in sorted(covered) if base != quote]
+            table = ExchangeRate._meta.db_table
+            rows = ExchangeRate.objects.raw(
+                f"SELECT r.* FROM unnest(%s::text[], %s::text[]) AS p(base, quote) "  # noqa: S608 - our table name
+                f"CROSS JOIN LATERAL (SELECT * FROM {table} e WHERE e.base = p.base AND e.quote = p.quote "
+                f"ORDER BY e.as_of DESC, e.id DESC LIMIT 1) r",
+                [[base for base, _ in pairs], [quote for _, quote in pairs]],
+            )
+            self._stored = (covered, {(row.base, row.quote): row for row in rows})
+        return self._stored
+
+
+def _rate_from_stored(newest: dict, base: str, quote: str) -> Decimal | None:
+    """payments.rates.rate_lookup (at=now) over the newest stored rate of each pair."""
+    from payments.rates import _PIVOTS, is_stale
+
+    def direct(a: str, b: str):
+        rate, inverse = newest.get((a, b)), newest.get((b, a))
+        if rate is not None and (inverse is None or rate.as_of >= inverse.as_of):
+            return rate.rate, rate
+        if inverse is not None:
+            return Decimal(1) / inverse.rate, inverse
+        return None
+
+    found = direct(base, quote)
+    if found is not None and not is_stale(found[1]):
+        return found[0]
+    crosses = []
+    for pivot in _PIVOTS:
+        if pivot in (base, quote):
+            continue
+        first, second = direct(base, pivot), direct(pivot, quote)
+        if first and second:
+            crosses.append((first[0] * second[0], is_stale(first[1]) or is_stale(second[1])))
+    fresh = next((rate for rate, stale in crosses if not stale), None)
+    if fresh is not None:
+        return fresh
+    if found is not None:
+        return found[0]
+    return crosses[0][0] if crosses else None
 
 
 def rate_lookup(from_ccy: str, to_ccy: str) -> Decimal:

@@ -6,6 +6,7 @@ from django import template
 
 from brokerage.roles import perm
 from crm import comms
+from crm.client_forms import lighten
 from crm.comms_forms import CallForm, EmailForm, NoteForm, TaskForm
 from crm.models import Task
 from crm.visibility import can_change
@@ -14,10 +15,12 @@ register = template.Library()
 
 
 @register.simple_tag
-def client_comms(client, user, bound=None):
-    """What _client_comms.html shows: the four forms (bound ones after an error) and the client's work."""
+def client_comms(client, user, bound=None, may_change=None):
+    """What _client_comms.html shows: the four forms (bound ones after an error) and the client's work.
+
+    `may_change`: the page's own can_change answer when it has one (else "" or None: asked here)."""
     bound = bound or {}
-    may_change = can_change(user, client)
+    may_change = can_change(user, client) if may_change in (None, "") else bool(may_change)
     panel = {
         "may_change": may_change,
         "open_tasks": list(
@@ -29,11 +32,11 @@ def client_comms(client, user, bound=None):
         "active": bound.get("active", "note"),
     }
     if may_change:
-        panel["note_form"] = bound.get("note") or NoteForm()
-        panel["call_form"] = bound.get("call") or CallForm()
-        panel["email_form"] = bound.get("email") or EmailForm(template_names=comms.email_template_names())
-        panel["task_form"] = bound.get("task") or TaskForm(
-            assignees=comms.colleagues_seeing(client), initial={"assignee": user.pk}
+        panel["note_form"] = lighten(bound.get("note") or NoteForm())
+        panel["call_form"] = lighten(bound.get("call") or CallForm())
+        panel["email_form"] = lighten(bound.get("email") or EmailForm(template_names=comms.email_template_names()))
+        panel["task_form"] = lighten(
+            bound.get("task") or TaskForm(assignees=comms.colleagues_seeing(client), initial={"assignee": user.pk})
         )
     return panel
 

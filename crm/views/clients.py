@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
+from django.utils.timezone import localtime
 
 from brokerage.errors import ApplicationError
 from brokerage.permissions import capability_required
@@ -122,6 +123,9 @@ def _timeline_params(request) -> dict:
 
 def _timeline_context(client, params) -> dict:
     events, cursor = selectors.client_timeline(client, size=TIMELINE_SIZE, **params)
+    for event in events:  # strftime, not 100 |date filters: a tenth of the 360 page's template time
+        at = localtime(event.occurred_at)
+        event.when_shown, event.when_full = at.strftime("%Y-%m-%d %H:%M"), at.strftime("%Y-%m-%d %H:%M:%S %Z")
     more = ""
     if cursor is not None:
         query = [("kind", kind) for kind in params["kinds"]]
@@ -140,8 +144,9 @@ def _timeline_context(client, params) -> dict:
 
 @capability_required("crm_view_client")
 def client_detail(request, client_id: int):
-    client = client_visible_or_404(request.user, client_id)
-    client = Client.objects.select_related("sales_agent", "retention_agent").get(pk=client.pk)
+    client = client_visible_or_404(
+        request.user, client_id, Client.objects.select_related("sales_agent", "retention_agent")
+    )
     panels = panels_for(request.user, client)
     alerts = [alert for panel in panels for alert in panel.get("alerts", [])]
     if client.kyc_status == Client.KycStatus.REJECTED:

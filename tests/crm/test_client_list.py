@@ -173,3 +173,24 @@ def test_a_filter_that_does_not_parse_is_left_out_and_the_others_apply(alpha, pe
     assert listed(alpha, people.bea, status="lead", created_from="31/12/2020") == [people.zoe.pk]
     # Sam cannot widen his view by naming another agent: the choice is not offered, visibility holds anyway.
     assert listed(alpha, people.sam, agent=people.sue.pk) == [people.ada.pk]
+
+
+def test_the_filter_bar_keeps_the_chosen_values_and_its_labels(alpha, people):
+    """The filter widgets are written in Python (the country options built once per process): each page
+    still marks what was chosen, escapes what was typed, and labels every control."""
+    import re
+
+    web = tenant_web_client(alpha, people.bea)
+    page = web.get(URL, {"country": "DE", "status": "funded", "q": '<b>"x', "created_from": "2024-01-02"})
+    html = page.content.decode()
+    assert '<option value="DE" selected>Germany</option>' in html
+    assert '<option value="funded" selected>' in html
+    assert '<option value="GB">United Kingdom</option>' in html
+    assert 'value="&lt;b&gt;&quot;x"' in html and '<b>"x' not in html
+    assert re.search(r'<input type="date" name="created_from" value="2024-01-02"[^>]* id="f-created_from"', html)
+    for name in ("q", "status", "country", "source", "tag", "agent", "lead_stage", "kyc_status", "sort"):
+        assert f'<label for="f-{name}">' in html and f'id="f-{name}"' in html
+    # The next page, without a country, shows "Any" chosen: the cached options were not changed.
+    html = web.get(URL).content.decode()
+    assert "selected>Germany" not in html
+    assert re.search(r'<select name="country" id="f-country"><option value="" selected>Any</option>', html)

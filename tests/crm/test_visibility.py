@@ -5,10 +5,19 @@ Cora compliance (sees all, changes nothing)."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 
 from crm.models import Desk
-from crm.visibility import can_change, client_visible_or_404, clients_visible_to, visibility_filter
+from crm.visibility import (
+    can_change,
+    client_visible_or_404,
+    clients_visible_to,
+    users_seeing,
+    users_seeing_ids,
+    visibility_filter,
+)
 from tests import factories
 from tests.crm.support_sales import new_client, sales_floor
 
@@ -99,3 +108,39 @@ def test_visibility_narrows_a_given_queryset(book):
 
     narrowed = clients_visible_to(floor.ann, Client.objects.filter(pk__in=[clients["ann"].pk, clients["ben"].pk]))
     assert list(narrowed) == [clients["ann"]]
+
+
+def test_users_seeing_a_client_is_the_visibility_rule_turned_around(book):
+    """One statement answers "who sees this client", and it agrees with clients_visible_to person by
+    person: agents, desk managers, the view-all roles, a superuser, a directly granted permission, and
+    nobody inactive or without the capability."""
+    from django.contrib.auth.models import Permission
+
+    from brokerage.models import User
+
+    floor, clients = book
+    root = factories.UserFactory(email="root@alpha.test", roles=[], is_superuser=True)
+    direct = factories.UserFactory(email="direct@alpha.test", roles=[])
+    direct.user_permissions.add(*Permission.objects.filter(codename__in=["crm_view_client", "crm_view_all_clients"]))
+    factories.UserFactory(email="gone@alpha.test", roles=["back_office"], is_active=False)
+    factories.UserFactory(email="partial@alpha.test", roles=[]).user_permissions.add(
+        Permission.objects.get(
+            codename="crm_view_all_clients"
+        )  # view-all alone sees every client, as visibility_filter says
+    )
+    people = list(User.objects.all())
+    for name, client in clients.items():
+        with CaptureQueriesContext(connection) as captured:
+            ids = users_seeing_ids(client)
+        assert len([q for q in captured.captured_queries if not q["sql"].startswith("SET ")]) == 1
+        seeing = {user.email for user in users_seeing(client)}
+        assert {user.pk for user in users_seeing(client)} == set(ids)
+        expected = {
+            person.email
+            for person in User.objects.filter(pk__in=[p.pk for p in people])
+            if person.is_active and clients_visible_to(person).filter(pk=client.pk).exists()
+        }
+        assert seeing == expected, name
+        assert root.email in seeing and direct.email in seeing and "gone@alpha.test" not in seeing
+    assert floor.mia.email in {u.email for u in users_seeing(clients["ben"])}
+    assert floor.mia.email not in {u.email for u in users_seeing(clients["ann"])}

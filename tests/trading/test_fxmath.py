@@ -284,3 +284,37 @@ def test_margin_is_inverse_to_leverage_only_in_leveraged_modes(instrument, volum
 def test_one_pip_move_is_worth_the_pip_value(instrument, volume, opened):
     moved = fxmath.profit(instrument, "buy", volume, opened, opened + fxmath.pip_size(instrument))
     assert moved == fxmath.pip_value(instrument, volume)
+
+
+def test_a_rate_book_without_quotes_reads_payments_rates_once_and_answers_as_rate_mid(in_alpha):
+    """A tenant with no quotes: every pair comes from payments' exchange rates, read in one query, with
+    rate_mid's answer (direct, inverse when newer, a cross via EUR or USD when the pair is stale)."""
+    from datetime import timedelta
+
+    from payments.rates import rate_mid
+
+    Quote.objects.all().delete()
+    ExchangeRate.objects.all().delete()
+    now = timezone.now()
+    rates = [
+        ("EUR", "USD", "1.08", "ecb", now),
+        ("EUR", "GBP", "0.85", "ecb", now),
+        ("EUR", "JPY", "160.5", "ecb", now),
+        ("USD", "JPY", "149", "ecb", now - timedelta(days=1)),  # older than the inverse below
+        ("JPY", "USD", "0.0068", "manual", now),
+        ("GBP", "CHF", "1.1", "manual", now - timedelta(days=3)),  # stale: crossed via EUR instead
+        ("EUR", "CHF", "0.95", "ecb", now),
+    ]
+    for base, quote, rate, source, as_of in rates:
+        ExchangeRate.objects.create(base=base, quote=quote, rate=D(rate), source=source, as_of=as_of)
+    currencies = ["USD", "GBP", "JPY", "CHF", "SEK"]
+    pairs = [(a, b) for a in currencies for b in currencies if a != b and "SEK" not in (a, b)]
+    expected = {pair: rate_mid(*pair)[0] for pair in pairs}
+    with CaptureQueriesContext(connection) as queries:
+        book = fxmath.RateBook.load(currencies)
+        got = {pair: book.rate(*pair) for pair in pairs}
+        with pytest.raises(fxmath.RateMissing):
+            book.rate("SEK", "USD")
+    assert got == expected
+    selects = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("SELECT")]
+    assert len(selects) == 2  # the quotes, then the exchange rates
