@@ -82,7 +82,7 @@ CLIENT_CRITERIA = [
               (Param("risk_levels", "Risk levels", "multichoice", Client.RiskLevel.choices),), "Profile"),
     Criterion("created_within", "Created in the last {days} days", lambda days: Q(created_at__gte=_since(days)),
               (_days(),), "Profile"),
-    Criterion("lead_stage_in", "Lead stage is {stages}", _in("lead_stage"),
+    Criterion("lead_stage_in", "Lead stage is {stages}", lambda stages: Client.lead_stage_q(stages),
               (Param("stages", "Lead stages", "multichoice", Client.LeadStage.choices),), "Sales"),
     Criterion("sales_agent_is", "Sales agent is {agent}", _agent,
               (Param("agent", "Sales agent", "choice", staff_choices),), "Sales"),

@@ -75,7 +75,7 @@ def client_list(
     elif agent:
         clients = clients.filter(sales_agent_id=int(agent))
     if lead_stage:
-        clients = clients.filter(lead_stage=lead_stage)
+        clients = clients.filter(Client.lead_stage_q([lead_stage]))
     if kyc_status:
         clients = clients.filter(kyc_status=kyc_status)
     if created_from:

@@ -161,3 +161,13 @@ class Client(models.Model):
     def __str__(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
         return self.company_name or name or self.email or self.phone or f"Client {self.pk}"
+
+    @classmethod
+    def lead_stage_q(cls, stages) -> Q:
+        """Clients in one of these pipeline stages. Every client carries a stage, but only a lead is
+        still in the pipeline; a converted one stays "converted" whatever its status became."""
+        stages = list(stages)
+        converted = cls.LeadStage.CONVERTED in stages
+        open_stages = [stage for stage in stages if stage != cls.LeadStage.CONVERTED]
+        query = Q(lead_stage__in=open_stages, status=cls.Status.LEAD)
+        return query | Q(lead_stage=cls.LeadStage.CONVERTED) if converted else query

@@ -194,3 +194,13 @@ def test_the_filter_bar_keeps_the_chosen_values_and_its_labels(alpha, people):
     html = web.get(URL).content.decode()
     assert "selected>Germany" not in html
     assert re.search(r'<select name="country" id="f-country"><option value="" selected>Any</option>', html)
+
+
+def test_a_lead_stage_lists_leads_only_not_clients_who_keep_the_default_stage(alpha, people):
+    with tenant_context(alpha):
+        lead = factories.ClientFactory(status=Client.Status.LEAD, lead_stage=Client.LeadStage.NEW)
+        signed_up = factories.ClientFactory(status=Client.Status.REGISTERED, lead_stage=Client.LeadStage.NEW)
+        converted = factories.ClientFactory(status=Client.Status.REGISTERED, lead_stage=Client.LeadStage.CONVERTED)
+    new = listed(alpha, people.bea, lead_stage="new")
+    assert lead.pk in new and signed_up.pk not in new
+    assert converted.pk in listed(alpha, people.bea, lead_stage="converted")

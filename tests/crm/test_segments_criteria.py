@@ -34,7 +34,9 @@ def members(*criteria) -> set[str]:
         ("source_in", {"sources": ["ib", "import"]}, {"ben", "cid"}),
         ("tag_has", {"tag": "vip"}, {"ann", "cid"}),
         ("tag_has", {"tag": " High  Roller "}, {"cid"}),
-        ("lead_stage_in", {"stages": ["contacted", "new"]}, {"ben", "eve"}),
+        # Eve signed up (registered) and keeps the default stage "new": she is not in the pipeline.
+        ("lead_stage_in", {"stages": ["contacted", "new"]}, {"ben"}),
+        ("lead_stage_in", {"stages": ["converted"]}, {"ann", "cid", "dee"}),
         ("kyc_status_in", {"kyc_statuses": ["approved"]}, {"ann", "cid"}),
         ("risk_level_in", {"risk_levels": ["low"]}, {"ann", "eve"}),
         ("created_within", {"days": 80}, {"ben", "eve"}),
