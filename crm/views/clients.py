@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
 from django.utils.timezone import localtime
+from django_countries import countries
 
 from brokerage.errors import ApplicationError
 from brokerage.permissions import capability_required
@@ -156,6 +157,8 @@ def client_detail(request, client_id: int):
     context = {
         "client": client,
         "phone_shown": phone_display(client.phone),
+        "residence": countries.name(client.country) if client.country else "",
+        "nationality": countries.name(client.nationality) if client.nationality else "",
         "panels": panels,
         "alerts": alerts,
         "can_change": can_change(request.user, client),

@@ -49,6 +49,7 @@ def test_the_page_shows_the_profile_kyc_and_agents(alpha, people):
     assert "Risk: High" in body
     assert "#vip" in body
     assert "+44 7911 123456" in body
+    assert "<dt>Residence</dt><dd>United Kingdom</dd>" in body  # a country's name, not its code
     assert "Introduced by: IB code <strong>IB-4711</strong>" in body
     assert "High risk client" in body  # an alert
     assert f'href="/ops/crm/clients/{people.ada.pk}/edit/"' in body
