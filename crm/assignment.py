@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
@@ -68,7 +68,10 @@ def assignable_agents(user) -> QuerySet[User]:
 # Rules ----------------------------------------------------------------------------------------------
 
 
-def _rules_matching(*, team: str, country: str, language: str, source: str) -> QuerySet[AssignmentRule]:
+def rules_matching(*, team: str, country: str, language: str, source: str) -> QuerySet[AssignmentRule]:
+    """Active rules of `team` for a client of this country, language and source, first to try first:
+    an empty list in a rule matches anyone."""
+
     def empty_or_has(field: str, value: str) -> Q:
         matches = Q(**{field: []})
         if value:
@@ -82,6 +85,13 @@ def _rules_matching(*, team: str, country: str, language: str, source: str) -> Q
         .filter(empty_or_has("sources", source))
         .order_by("priority", "id")
     )
+
+
+def turn_after(latest: datetime | None) -> datetime:
+    """The time of a rule's next turn: now, but strictly after its latest turn, even when the clock
+    repeats a microsecond (the rotation orders members by it)."""
+    now = timezone.now()
+    return now if latest is None or now > latest else latest + timedelta(microseconds=1)
 
 
 def _oldest_first(members: QuerySet[AssignmentRuleMember]) -> QuerySet[AssignmentRuleMember]:
@@ -100,7 +110,7 @@ def rule_choice(*, country: str = "", language: str = "", source: str = "", team
     Reads only: the "test a rule" form on the rules page. A matching rule whose agents are all
     inactive is passed over, as auto-assignment does.
     """
-    for rule in _rules_matching(team=team, country=country, language=language, source=source):
+    for rule in rules_matching(team=team, country=country, language=language, source=source):
         member = _oldest_first(AssignmentRuleMember.objects.filter(rule=rule, user__in=agents_all())).first()
         if member is not None:
             return RuleChoice(rule, member.user)
@@ -121,18 +131,14 @@ def client_auto_assign(client: Client, *, team: str = AssignmentRule.Team.SALES)
     locked = Client.objects.select_for_update(of=("self",)).filter(pk=client.pk, **{f"{role}__isnull": True}).first()
     if locked is None:
         return
-    for rule in _rules_matching(team=team, country=locked.country, language=locked.language, source=locked.source):
+    for rule in rules_matching(team=team, country=locked.country, language=locked.language, source=locked.source):
         AssignmentRule.objects.select_for_update().filter(pk=rule.pk).first()
         members = AssignmentRuleMember.objects.select_for_update(of=("self",)).filter(rule=rule, user__in=agents_all())
         member = _oldest_first(members.select_related("user")).first()
         if member is None:
             continue
-        # Strictly after every earlier turn of this rule, even when the clock repeats a microsecond.
         latest = AssignmentRuleMember.objects.filter(rule=rule).aggregate(latest=Max("last_assigned_at"))["latest"]
-        now = timezone.now()
-        if latest is not None and now <= latest:
-            now = latest + timedelta(microseconds=1)
-        member.last_assigned_at = now
+        member.last_assigned_at = turn_after(latest)
         member.save(update_fields=["last_assigned_at"])
         Client.objects.filter(pk=locked.pk).update(**{role: member.user}, updated_at=timezone.now())
         setattr(client, role, member.user)

@@ -28,7 +28,7 @@ from django_tenants.utils import schema_context
 from brokerage.audit import audit_log
 from brokerage.errors import ApplicationError
 from brokerage.roles import perm
-from crm.assignment import agents_all
+from crm.assignment import agents_all, rules_matching, turn_after
 from crm.comms import notify
 from crm.duplicates import client_dedupe_lock
 from crm.leads import HELD_ELSEWHERE, lead_values_clean, source_parse
@@ -541,15 +541,6 @@ def _chunk_import(lead_import: LeadImport) -> bool:
     return True
 
 
-def _rule_matches(rule: AssignmentRule, client: Client) -> bool:
-    """As crm.assignment's rule query: an empty list matches anyone, else the client's value must be in it."""
-    return (
-        (not rule.countries or client.country.upper() in rule.countries)
-        and (not rule.languages or client.language in rule.languages)
-        and (not rule.sources or client.source in rule.sources)
-    )
-
-
 def _chunk_assign(lead_import: LeadImport, clients: list[Client], *, lines: list[int]) -> None:
     """Give a chunk's new leads their sales agents by the rules, as crm.assignment.client_auto_assign
     would one by one (first matching rule with an active agent, oldest turn first), but with the rule
@@ -557,10 +548,14 @@ def _chunk_assign(lead_import: LeadImport, clients: list[Client], *, lines: list
     chunk and one notification per agent."""
     if not clients:
         return
-    rules = list(
-        AssignmentRule.objects.filter(team=AssignmentRule.Team.SALES, is_active=True).order_by("priority", "id")
-    )
-    candidates = {client.pk: [rule for rule in rules if _rule_matches(rule, client)] for client in clients}
+    # The rules each kind of client (country, language, source) matches: a few queries per chunk.
+    matching: dict[tuple[str, str, str], list[AssignmentRule]] = {}
+    for key in {(client.country, client.language, client.source) for client in clients}:
+        country, language, source = key
+        matching[key] = list(
+            rules_matching(team=AssignmentRule.Team.SALES, country=country, language=language, source=source)
+        )
+    candidates = {client.pk: matching[(client.country, client.language, client.source)] for client in clients}
     used = {rule.pk for matching in candidates.values() for rule in matching}
     if not used:
         return
@@ -582,13 +577,7 @@ def _chunk_assign(lead_import: LeadImport, clients: list[Client], *, lines: list
         .values_list("rule_id", "latest")
     )
     now = timezone.now()
-    # Each turn strictly after every earlier turn of its rule, even when the clock repeats a microsecond.
-    turn = {
-        rule_id: now
-        if latest.get(rule_id) is None or now > latest[rule_id]
-        else latest[rule_id] + timedelta(microseconds=1)
-        for rule_id in used
-    }
+    turn = {rule_id: turn_after(latest.get(rule_id)) for rule_id in used}
     assigned: dict[int, tuple[AssignmentRule, AssignmentRuleMember]] = {}
     for client in clients:
         for rule in candidates[client.pk]:
