@@ -34,6 +34,7 @@ from crm import sms
 from crm.models import Client, TimelineEvent
 from crm.models.clients import LANGUAGES
 from crm.phones import phone_display, phone_normalize
+from crm.profile import changes_described
 from crm.timeline import timeline_record
 
 CODE_TTL = timedelta(minutes=10)
@@ -82,12 +83,6 @@ def timezone_groups() -> list:
     return choices + list(groups.items())
 
 
-def _contact_value(name: str, value) -> str:
-    if name == "language":
-        return dict(LANGUAGES).get(value, value) or "—"
-    return value or "—"
-
-
 # Contact details and preferences ------------------------------------------------------------------
 
 
@@ -119,17 +114,13 @@ def client_contact_update(*, actor, client: Client, changes: dict) -> Client:
         setattr(client, name, value)
     client.save(update_fields=[*after, "updated_at"])
     audit_log(actor=actor, action="crm.client.contact_updated", obj=client, before=before, after=after)
-    # The labels of staff edits (crm.profile.client_update): the model's field names for people.
-    labels = {name: str(Client._meta.get_field(name).verbose_name) for name in after}
+    labels, lines = changes_described(before, after)
     timeline_record(
         client_id=client.pk,
         kind=TimelineEvent.Kind.PROFILE,
         topic="crm.client.contact_updated",
         title=f"Profile changed by the client on the portal: {', '.join(labels[name] for name in after)}",
-        detail="\n".join(
-            f"{labels[name].capitalize()}: {_contact_value(name, before[name])} → {_contact_value(name, after[name])}"
-            for name in after
-        ),
+        detail="\n".join(lines),
         actor=actor,
     )
     return client

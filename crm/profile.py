@@ -224,7 +224,20 @@ def _shown(field: str, value) -> str:
         return phone_display(value)
     if field == "tags":
         return ", ".join(value)
+    if field == "language":
+        return dict(LANGUAGES).get(value, value)
     return str(value)
+
+
+def changes_described(before: dict, after: dict) -> tuple[dict[str, str], list[str]]:
+    """The fields' labels and one "Label: old → new" line per changed field, for the timeline: the
+    same words whether staff or the client made the change."""
+    labels = {field: str(Client._meta.get_field(field).verbose_name) for field in after}
+    lines = [
+        f"{labels[field].capitalize()}: {_shown(field, before[field])} → {_shown(field, after[field])}"
+        for field in after
+    ]
+    return labels, lines
 
 
 @transaction.atomic
@@ -268,11 +281,7 @@ def client_update(*, actor, client: Client, changes: dict[str, Any]) -> Client:
         before=before,
         after={**changed, **({"status_reason": reason} if reason else {})},
     )
-    labels = {field: str(Client._meta.get_field(field).verbose_name) for field in changed}
-    lines = [
-        f"{labels[field].capitalize()}: {_shown(field, before[field])} → {_shown(field, value)}"
-        for field, value in changed.items()
-    ]
+    labels, lines = changes_described(before, changed)
     if reason:
         lines.append(f"Reason for closing: {reason}")
     names = [labels[field] for field in changed if field != "status"]
