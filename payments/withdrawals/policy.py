@@ -17,7 +17,7 @@ from django.db.models import Min, Sum
 from django.utils import timezone
 
 from brokerage.errors import ApplicationError
-from brokerage.money import quantize
+from brokerage.money import money_text, quantize
 from crm.models import Client
 from payments.ledger import amount_clean
 from payments.models import Deposit, MethodCurrency, PaymentMethod, PaymentPolicy, Withdrawal
@@ -45,11 +45,6 @@ def base_amount(amount: Decimal, currency: str) -> Decimal | None:
         return amount_in(amount, currency, base_currency())
     except RateUnavailable:
         return None
-
-
-def money_text(amount: Decimal, currency: str) -> str:
-    """An amount for people: at the currency's minor unit, grouped, with the code ("1,250.00 USD")."""
-    return f"{quantize(amount, currency):,} {currency}"
 
 
 def _no_rate(currency: str) -> str:

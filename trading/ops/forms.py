@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django import forms
 from django.utils import timezone
 
+from brokerage.dates import day_start
 from brokerage.money import FIAT_CURRENCIES
 from trading.forms import DayField
 from trading.models import Deal, Platform, Position, Symbol, TradingAccount, TradingPolicy
@@ -22,10 +23,6 @@ class PlatformChoiceField(forms.ModelChoiceField):
         super().__init__(
             queryset=Platform.objects.order_by("name"), required=False, empty_label="All platforms", **kwargs
         )
-
-
-def day_start(day) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 KIND_CHOICES = [("live", "Live"), ("demo", "Demo")]
