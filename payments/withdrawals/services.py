@@ -22,6 +22,7 @@ from django_tenants.utils import schema_context
 from brokerage.audit import audit_log, snapshot
 from brokerage.errors import ApplicationError
 from brokerage.events import event_publish
+from brokerage.money import money_text
 from brokerage.roles import perm
 from crm.models import Client
 from payments.adapters.base import PayoutPermanentError
@@ -175,8 +176,8 @@ def withdrawal_request(
         _event(
             withdrawal,
             "requested",
-            f"{policy.money_text(quote.amount, currency)} by {method} (fee {policy.money_text(quote.fee, currency)}, "
-            f"{policy.money_text(quote.receives, currency)} to pay out); funds held.",
+            f"{money_text(quote.amount, currency)} by {method} (fee {money_text(quote.fee, currency)}, "
+            f"{money_text(quote.receives, currency)} to pay out); funds held.",
             actor=actor,
         )
         event_publish("payments.withdrawal.requested", _payload(withdrawal))
@@ -259,7 +260,7 @@ def _release(withdrawal: Withdrawal, *, actor=None, actor_label: str = "") -> No
     _event(
         withdrawal,
         "hold_released",
-        f"{policy.money_text(withdrawal.amount, withdrawal.currency)} available again.",
+        f"{money_text(withdrawal.amount, withdrawal.currency)} available again.",
         actor=actor,
         actor_label=actor_label,
     )
