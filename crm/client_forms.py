@@ -14,6 +14,7 @@ from django_countries import countries
 
 from brokerage.models import User
 from brokerage.roles import Role, perm
+from crm.links import person_label
 from crm.models import Client, Desk
 from crm.models.clients import LANGUAGES
 
@@ -101,9 +102,7 @@ def agent_choices(user) -> list[tuple[str, str]]:
         desk_ids = Desk.objects.filter(manager=user).values("pk")
         agents = User.objects.filter(Q(pk=user.pk) | Q(desks__in=desk_ids))
     agents = agents.distinct().order_by("first_name", "last_name", "email")
-    return [("", "Any"), ("none", "Unassigned")] + [
-        (str(agent.pk), agent.get_full_name() or agent.email) for agent in agents[:500]
-    ]
+    return [("", "Any"), ("none", "Unassigned")] + [(str(agent.pk), person_label(agent)) for agent in agents[:500]]
 
 
 class ClientFilterForm(forms.Form):
@@ -156,7 +155,7 @@ class ClientFilterForm(forms.Form):
         ):
             other = User.objects.filter(pk=int(wanted)).first()
             if other is not None:
-                choices.append((wanted, other.get_full_name() or other.email))
+                choices.append((wanted, person_label(other)))
         self.fields["agent"].choices = choices
         for name, field in self.fields.items():
             field.widget.attrs.setdefault("id", f"f-{name}")

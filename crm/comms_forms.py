@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django import forms
 
+from crm.links import person_label
 from crm.models import EmailTemplate, Note
 from crm.models.clients import LANGUAGES
 
@@ -78,7 +79,7 @@ class TaskForm(_Prefixed):
     def __init__(self, *args, assignees, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = assignees
-        self.fields["assignee"].label_from_instance = lambda u: u.get_full_name() or u.email
+        self.fields["assignee"].label_from_instance = person_label
 
 
 class EmailTemplateForm(forms.ModelForm):

@@ -18,7 +18,7 @@ from brokerage.permissions import capability_required
 from brokerage.roles import perm
 from crm import comms, emails
 from crm.comms_forms import CallForm, EmailForm, EmailTemplateForm, NoteForm, TaskForm
-from crm.links import client_url
+from crm.links import client_url, person_label
 from crm.models import EmailTemplate, Note, Notification, Task
 from crm.visibility import can_change, client_visible_or_404
 
@@ -149,9 +149,7 @@ def task_add(request, client_id):
         except ApplicationError as error:
             error.add_to_form(form)
         else:
-            return _done(
-                request, client, f"Task given to {data['assignee'].get_full_name() or data['assignee'].email}."
-            )
+            return _done(request, client, f"Task given to {person_label(data['assignee'])}.")
     form.fields["assignee"].queryset = comms.colleagues_seeing(client)
     return _again(request, client, "task", form)
 
