@@ -61,6 +61,7 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "brokerage",
+    "watchlists",
     "allauth",
     "allauth.account",
     "allauth.mfa",

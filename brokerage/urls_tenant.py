@@ -34,6 +34,7 @@ portal_patterns = [
     path("", include("crm.urls_portal")),
     path("funds/", include("payments.urls_portal")),
     path("trading/", include("trading.urls_portal")),
+    path("verification/", include("kyc.urls_portal")),
 ]
 
 urlpatterns = [
@@ -46,6 +47,9 @@ urlpatterns = [
     # Platform-facing: real-time deal and position events pushed by a trading server's bridge.
     path("trading/push/", include("trading.urls_push")),
     path("partners/", include(("partners.urls_portal", "partners"))),
+    # KYC documents, served only to their owner and to reviewing staff; KYC vendors' webhooks.
+    path("kyc/files/", include("kyc.urls_files")),
+    path("kyc/webhooks/", include("kyc.urls_webhooks")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("brokerage.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

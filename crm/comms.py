@@ -339,6 +339,14 @@ def email_send(
     return _email_queue(actor=actor, client=client, template=template, subject=subject, body=body)
 
 
+def email_send_system(*, client: Client, subject: str, body: str) -> Email | None:
+    """Queue an email the product itself sends the client (a KYC decision, a document request);
+    nothing when the client has no address."""
+    if not client.email:
+        return None
+    return _email_queue(actor=None, client=client, template=None, subject=subject, body=body)
+
+
 def _email_queue(*, actor, client, template, subject, body) -> Email:
     used, subject, body = email_compose(client=client, template=template, subject=subject, body=body)
     email = Email.objects.create(

@@ -57,6 +57,7 @@ class Client(models.Model):
     class KycStatus(models.TextChoices):
         NOT_STARTED = "not_started", "Not started"
         PENDING = "pending", "Under review"
+        DOCUMENTS_REQUESTED = "documents_requested", "Documents requested"
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
 
