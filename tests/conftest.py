@@ -36,6 +36,7 @@ KEEP_TABLES = {"django_migrations", "django_content_type", "auth_permission", "a
 
 def ensure_test_tenants() -> None:
     from brokerage.staff import roles_sync
+    from kyc.defaults import kyc_defaults_ensure
     from tenants.models import Domain, Tenant
 
     connection.set_schema_to_public()
@@ -51,6 +52,7 @@ def ensure_test_tenants() -> None:
         Domain.objects.get_or_create(domain=host, defaults={"tenant": tenant, "is_primary": True})
         with tenant_context(tenant):
             roles_sync()
+            kyc_defaults_ensure()
 
 
 def empty_tenant_schemas() -> None:
