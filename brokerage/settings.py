@@ -8,6 +8,7 @@ service URLs; `manage.py check --deploy` passes with those set.
 import base64
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -323,6 +324,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("BROKERAGE_MEDIA_ROOT", BASE_DIR / "var" / "media"))
+# Files no URL serves directly (KYC documents, encrypted), one folder per tenant schema below it.
+BROKERAGE_PRIVATE_ROOT = Path(os.environ.get("BROKERAGE_PRIVATE_ROOT", BASE_DIR / "var" / "private"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -386,3 +389,6 @@ if TESTING:
     # Tests share the developer's Redis: keep each run's cache keys (used TOTP codes,
     # rate limits) apart from the demo's and from other runs'.
     CACHES["default"]["KEY_PREFIX"] = f"test{os.getpid()}"
+    # Uploaded KYC files of test runs stay out of the checkout.
+    if "BROKERAGE_PRIVATE_ROOT" not in os.environ:
+        BROKERAGE_PRIVATE_ROOT = Path(tempfile.gettempdir()) / "brokerage-test-private"

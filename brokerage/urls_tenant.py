@@ -22,6 +22,7 @@ ops_patterns = [
     path("search/", views.search, name="search"),
     path("jobs/", views.jobs, name="jobs"),
     path("crm/", include("crm.urls_ops")),
+    path("kyc/settings/", include("kyc.urls_settings")),
     path("kyc/", include("kyc.urls")),
     path("payments/", include("payments.urls_ops")),
     path("trading/", include("trading.urls")),

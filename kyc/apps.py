@@ -5,7 +5,8 @@ class KycConfig(AppConfig):
     name = "kyc"
 
     def ready(self) -> None:
-        from brokerage.navigation import NavItem, register_ops
+        from brokerage.navigation import NavItem, register_ops, register_portal
         from kyc import cards  # noqa: F401
 
         register_ops(NavItem("KYC", "ops:kyc_home", "kyc_review", order=20))
+        register_portal(NavItem("Verification", "portal:kyc_status", "portal_access", order=5))
