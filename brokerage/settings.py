@@ -218,6 +218,8 @@ CELERY_BEAT_SCHEDULE = {
     "crm-emails-queued-sweep": {"task": "crm.tasks.emails_queued_sweep", "schedule": 300.0},
     # Every tenant: funded or active clients with no activity for 90 days become dormant.
     "crm-dormancy-sweep": {"task": "crm.activity_tasks.clients_dormancy_sweep", "schedule": 3600.0},
+    # Every tenant, daily: ask for new identity documents before they expire; mark expired ones.
+    "kyc-expiry-scan": {"task": "kyc.tasks_expiry.kyc_expiry_scan", "schedule": 86400.0},
 }
 if BROKERAGE_DEMO:
     # The demo's simulator accounts trade a little every 20 s, so dashboards and histories keep moving.
@@ -303,6 +305,9 @@ SPECTACULAR_SETTINGS = {
         "CurrencyEnum": "brokerage.money.CURRENCY_CHOICES",
         "StatementFormatEnum": "payments.models.reconciliation.StatementImport.Format",
         "StatementUploadFormatEnum": "payments.reconciliation.forms.UPLOAD_FORMATS",
+        "DocumentKindEnum": "kyc.models.documents.Document.Kind",
+        "DocumentSideEnum": "kyc.models.documents.Document.Side",
+        "RiskLevelEnum": "crm.models.clients.Client.RiskLevel",
     },
 }
 

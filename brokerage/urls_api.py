@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include(router.urls)),
     path("", include("payments.urls_api")),
     path("", include("trading.urls_api")),
+    path("", include("kyc.urls_api")),
 ]

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+"""/kyc/webhooks/: what KYC vendors reach (no sign-in; the signature authenticates)."""
 
-urlpatterns = []
+from django.urls import path
+
+from kyc import webhooks
+
+urlpatterns = [path("<slug:provider>/", webhooks.vendor_webhook, name="kyc_vendor_webhook")]
