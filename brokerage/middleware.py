@@ -61,7 +61,7 @@ class StaffMfaMiddleware:
     The API check covers session sign-ins; tokens are issued only from /ops/, behind this check.
     """
 
-    PROTECTED_TENANT_PREFIXES = ("/ops/", "/admin/", "/api/")
+    PROTECTED_TENANT_PREFIXES = ("/ops/", "/admin/", "/api/", "/kyc/files/")
 
     def __init__(self, get_response):
         self.get_response = get_response

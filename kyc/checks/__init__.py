@@ -1,0 +1,95 @@
+"""The automatic checks of one document, chosen by its kind; kyc.documents stores the results.
+
+`document_checks` returns the results and the Document fields they fill (number, country, expiry
+from an MRZ). A check that cannot run (a bug, an unexpected file) becomes a WARN for a person,
+never a crash of the task.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from brokerage.errors import ApplicationError
+from kyc.checks.address import address_checks
+from kyc.checks.mrz import expiry_check, mrz_checks
+from kyc.checks.result import FAIL, PASS, WARN, CheckResult
+from kyc.models import Document, KycSettings
+from kyc.uploads import bytes_check
+
+logger = logging.getLogger(__name__)
+
+Kind, Side = Document.Kind, Document.Side
+
+
+def file_check(document: Document, data: bytes) -> CheckResult:
+    try:
+        checked = bytes_check(data, name=document.original_name, declared_type=document.content_type)
+    except ApplicationError as error:
+        return CheckResult("file", FAIL, error.fields["upload"][0], {"size": len(data)})
+    facts = checked.evidence()
+    shape = f"{facts['pages']} page(s)" if "pages" in facts else f"{facts['width']} × {facts['height']} pixels"
+    return CheckResult("file", PASS, f"{facts['type']}, {shape}, {checked.size:,} bytes.", facts)
+
+
+def _identity_checks(document: Document, today: date) -> tuple[list[CheckResult], dict]:
+    if document.mrz_text.strip():
+        return mrz_checks(document.mrz_text, client=document.client, kind=document.kind, today=today)
+    if document.kind == Kind.DRIVING_LICENCE:
+        if document.expires_on:
+            return [expiry_check(document.expires_on, today=today)], {}
+        if document.side == Side.BACK:
+            return [], {}
+        return [
+            CheckResult(
+                "expiry", WARN, "No expiry date was given: staff to read the licence and compare it with the profile."
+            )
+        ], {}
+    if document.kind == Kind.ID_CARD and document.side == Side.FRONT:
+        return [], {}  # an identity card's zone is on the back, checked with that side
+    return [
+        CheckResult("mrz", WARN, "No machine-readable zone was given: staff to compare the document with the profile.")
+    ], {}
+
+
+def _kind_checks(document: Document, today: date) -> tuple[list[CheckResult], dict]:
+    if document.kind in Document.IDENTITY_KINDS:
+        return _identity_checks(document, today)
+    if document.kind == Kind.PROOF_OF_ADDRESS:
+        results = address_checks(
+            issued_on=document.issued_on,
+            text=document.mrz_text,
+            client=document.client,
+            max_age_months=KycSettings.current().address_max_age_months,
+            today=today,
+        )
+        return results, {}
+    return [
+        CheckResult("face", WARN, "A person (or the verification vendor) compares the face with the identity document.")
+    ], {}
+
+
+def document_checks(document: Document, data: bytes, *, today: date) -> tuple[list[CheckResult], dict]:
+    results = [file_check(document, data)]
+    if results[0].outcome == FAIL:
+        return results, {}
+    try:
+        more, updates = _kind_checks(document, today)
+    except Exception:  # a bug in one check must not leave the document stuck: a person looks instead
+        logger.exception("checks of document %s failed", document.pk)
+        return [*results, CheckResult("checks", WARN, "The automatic checks could not finish: staff to check.")], {}
+    return [*results, *more], updates
+
+
+def status_resolve(results: list[CheckResult]) -> tuple[str, str]:
+    """The document status that follows from its checks, with the reason in plain words."""
+    failed = [r.summary for r in results if r.outcome == FAIL]
+    if failed:
+        return Document.Status.FAILED, " ".join(failed)[:300]
+    warned = [r.summary for r in results if r.outcome == WARN]
+    if warned:
+        return Document.Status.NEEDS_REVIEW, " ".join(warned)[:300]
+    return Document.Status.PASSED, "Every automatic check passed."
+
+
+__all__ = ["PASS", "WARN", "FAIL", "CheckResult", "document_checks", "status_resolve"]
