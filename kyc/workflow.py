@@ -109,6 +109,25 @@ def review_open(client: Client, reasons: list[str]) -> Review:
     return review
 
 
+def _requests_answered(client: Client) -> bool:
+    """Whether the client uploaded every kind of document staff (or expiry monitoring) asked for
+    since they asked; answered requests are marked fulfilled. Until then the file waits for the
+    client: the documents already on file were what prompted the request."""
+    open_requests = list(DocumentRequest.objects.filter(client=client, fulfilled_at__isnull=True))
+    answered = []
+    for request in open_requests:
+        uploaded = set(
+            client.kyc_documents.filter(uploaded_at__gt=request.created_at, kind__in=request.kinds)
+            .exclude(status=Document.Status.REPLACED)
+            .values_list("kind", flat=True)
+        )
+        if not set(request.kinds) <= uploaded:
+            return False
+        answered.append(request.pk)
+    DocumentRequest.objects.filter(pk__in=answered).update(fulfilled_at=timezone.now())
+    return True
+
+
 def kyc_evaluate(client_id: int, *, trigger: str) -> Client:
     """Re-score and, when the file is complete, decide it or queue it. Safe to call any number of
     times (events, tasks and pages all call it); the client's row lock serialises concurrent calls."""
@@ -124,9 +143,8 @@ def kyc_evaluate(client_id: int, *, trigger: str) -> Client:
             if client.screening_hits.filter(status=ScreeningHit.Status.OPEN).exists():
                 review_open(client, review_reasons(client, level=assessment.level))
             return client
-        if not submission_complete(client, states):
+        if not submission_complete(client, states) or not _requests_answered(client):
             return client
-        DocumentRequest.objects.filter(client=client, fulfilled_at__isnull=True).update(fulfilled_at=timezone.now())
         reasons = review_reasons(client, level=assessment.level)
         if reasons:
             review_open(client, reasons)

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from brokerage.models import FailedJob
 from crm.models import Client
+from kyc.models import Review
 from payments.models import Withdrawal
 from tests import factories
 from tests.browser.conftest import enter_totp, sign_in, staff_with_totp
@@ -35,6 +36,8 @@ def test_owner_opens_a_card_list_and_finds_a_client(page, site, alpha, beta, scr
                               kyc_status_changed_at=data.days_ago(1.2), sales_agent=sam,
                               retention_agent=owner.user)  # fmt: skip
         horace = data.client("horace@example.test", first_name="Horace", last_name="Quill")
+        review = Review.objects.create(client=harriet)
+        Review.objects.filter(pk=review.pk).update(opened_at=data.days_ago(1.2))
         data.deposit(harriet, "250.00")
         data.deposit(horace, "100.00")
         data.deposit(horace, "80.00", "EUR")

@@ -14,6 +14,7 @@ from django_tenants.utils import tenant_context
 from brokerage.dashboard import _CARDS
 from brokerage.models import FailedJob, OutboxEvent
 from crm.models import Client
+from kyc.models import Review
 from payments.models import Deposit, StatementEntry, StatementImport, Withdrawal
 from tests import factories
 from tests.kernel import support_dashboard as data
@@ -198,10 +199,14 @@ def test_kept_figures_are_kept_per_viewer_scope(in_alpha, monkeypatch):
 
 
 def test_pending_kyc_reviews_with_the_oldest_wait(in_alpha):
-    data.client("k1@dash.test", kyc_status=Client.KycStatus.PENDING, kyc_status_changed_at=data.days_ago(3))
-    data.client("k2@dash.test", kyc_status=Client.KycStatus.PENDING)  # no change moment: since creation
-    data.client("k3@dash.test", kyc_status=Client.KycStatus.APPROVED, kyc_status_changed_at=data.days_ago(9))
+    k1 = data.client("k1@dash.test", kyc_status=Client.KycStatus.PENDING)
+    k2 = data.client("k2@dash.test", kyc_status=Client.KycStatus.PENDING)
+    k3 = data.client("k3@dash.test", kyc_status=Client.KycStatus.APPROVED)
     data.client("r1@dash.test", status=Client.Status.REGISTERED)
+    oldest = Review.objects.create(client=k1)
+    Review.objects.filter(pk=oldest.pk).update(opened_at=data.days_ago(3))
+    Review.objects.create(client=k2)
+    Review.objects.create(client=k3, status=Review.Status.APPROVED)  # decided: not waiting
     alice = factories.staff_user("alice@dash.test", roles=["owner"])
     shown = reading("Pending KYC reviews", alice)
     assert shown.value == 2
@@ -209,6 +214,7 @@ def test_pending_kyc_reviews_with_the_oldest_wait(in_alpha):
     assert shown.tone == "alert"  # waited (just) over three days
     assert shown.figures[0].label == "Awaiting verification"
     assert shown.figures[0].value == 4  # every client above is "registered" (the factory's default status)
+    assert [(f.label, f.value) for f in shown.figures[1:]] == [("Over the SLA", 1), ("Second approval", 0)]
 
 
 def test_needs_attention_counts_sync_problems_reconciliation_exceptions_and_failed_jobs(in_alpha):
@@ -258,6 +264,7 @@ def test_every_card_link_opens_a_page_that_shows_its_items(alpha, alice, money):
     with tenant_context(alpha):
         money["carl"].kyc_status = Client.KycStatus.PENDING
         money["carl"].save()
+        Review.objects.create(client=money["carl"])
         data.deal(data.account(money["carl"], "700009"), 77, "1.50")
     web = tenant_web_client(alpha, alice)
     page = web.get("/ops/")
@@ -293,8 +300,8 @@ def test_every_card_link_opens_a_page_that_shows_its_items(alpha, alice, money):
     deals = web.get("/ops/trading/deals/today/", follow=True).content.decode()
     assert "700009" in deals
 
-    assert "/ops/crm/clients/?kyc_status=pending" in links["Pending KYC reviews"]
-    pending = web.get("/ops/crm/clients/?kyc_status=pending").content.decode()
+    assert "/ops/kyc/" in links["Pending KYC reviews"]
+    pending = web.get("/ops/kyc/").content.decode()
     assert "carl@dash.test" in pending and "cleo@dash.test" not in pending
 
 
