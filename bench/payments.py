@@ -81,7 +81,10 @@ def statements(call) -> str:
 
 def bench_single() -> None:
     card = PaymentMethod.objects.get(code="card")
-    client = Client.objects.create(first_name="Bench", last_name="Depositor", email="depositor@bench.test")
+    # Approved: the top verification level, so no KYC deposit limit stops the bench.
+    client = Client.objects.create(
+        first_name="Bench", last_name="Depositor", email="depositor@bench.test", kyc_status=Client.KycStatus.APPROVED
+    )
     amount = D("100.00")
 
     def start():

@@ -12,4 +12,5 @@ class ClientAdmin(AuditedModelAdmin):
     # The ops client page edits the full profile through crm.profile (validated, on the timeline);
     # the admin keeps to the record's core fields.
     fields = ["first_name", "last_name", "email", "country", "status", "kyc_status", "risk_level", "user", "created_at"]
-    readonly_fields = ["user", "created_at"]
+    # KYC status and risk level are set by the KYC services only (kyc.workflow), never by hand here.
+    readonly_fields = ["kyc_status", "risk_level", "user", "created_at"]

@@ -51,6 +51,16 @@ def staff_user(email: str, *, roles: list[str], mfa: bool = True) -> User:
     return user
 
 
+def kyc_approved(client: Client) -> Client:
+    """The client's KYC file approved: the top verification level, so deposits and withdrawals are open.
+
+    For tests about money, not about onboarding (those go through kyc.workflow).
+    """
+    client.kyc_status = Client.KycStatus.APPROVED
+    client.save(update_fields=["kyc_status"])
+    return client
+
+
 def client_user(email: str) -> User:
     user = UserFactory(email=email, roles=["client"])
     ClientFactory(user=user, email=email, first_name=user.first_name, last_name=user.last_name)

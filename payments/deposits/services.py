@@ -4,6 +4,11 @@ Status moves only along `TRANSITIONS`, each move under a row lock on the deposit
 with a PaymentEvent row for the timeline and, for final states, a domain event:
 `payments.deposit.completed` / `payments.deposit.failed`. Money moves once, in
 `deposit_confirm`, by a ledger posting whose reference is `deposit:<public id>`.
+
+KYC deposit limits (the client's verification level, kyc.requirements) are checked when a
+deposit starts, never when money arrives: what reached our account is the client's and is
+credited, even above the limit (finance confirming a wire by hand included). There is no
+staff path that starts a deposit for a client, so every start is held to the limit.
 """
 
 from __future__ import annotations
@@ -13,14 +18,16 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
 from brokerage.audit import audit_log, snapshot
 from brokerage.errors import ApplicationError
 from brokerage.events import event_publish
-from brokerage.money import quantize
+from brokerage.money import money_text, quantize
 from crm.models import Client
+from kyc.requirements import deposit_allowance
 from payments import ledger
 from payments.adapters.registry import adapter_for
 from payments.models import (
@@ -32,6 +39,7 @@ from payments.models import (
     PaymentMethod,
     SimulatedChainTransaction,
 )
+from payments.rates import RateUnavailable, amount_in
 
 Status = Deposit.Status
 
@@ -136,6 +144,9 @@ def deposit_start(
     quote = deposit_quote(method=method, currency=currency, amount=amount)
     try:
         with transaction.atomic():
+            # One start at a time per client: two racing deposits near the limit cannot both pass.
+            client = Client.objects.select_for_update(no_key=True).get(pk=client.pk)
+            deposit_limit_check(client=client, currency=currency, amount=quote.amount)
             deposit = Deposit.objects.create(
                 client=client,
                 method=method,
@@ -171,6 +182,110 @@ def deposit_start(
                 return existing
         raise
     return deposit
+
+
+# Deposits that count against a KYC deposit limit: completed ones, and open ones that may still
+# complete (otherwise ten pending deposits just under the limit could all go through).
+LIMIT_COUNTED = (Status.CREATED, Status.PENDING, Status.CONFIRMING, Status.COMPLETED)
+VERIFICATION_HINT = "Complete your verification (Verification in the portal) to raise it."
+
+
+@dataclass(frozen=True)
+class DepositRoom:
+    """What the client's verification level lets them deposit, and how much of it is used.
+
+    Amounts are in `currency` (the limit's), each currency's total converted at today's mid rate.
+    `limit` None: no limit. `unconverted` lists currencies no rate converts (the room is unknown).
+    """
+
+    allowed: bool
+    limit: Decimal | None
+    currency: str
+    label: str  # "level 1 (Basic)"
+    reason: str
+    completed: Decimal = Decimal(0)
+    open: Decimal = Decimal(0)
+    unconverted: tuple[str, ...] = ()
+
+    @property
+    def used(self) -> Decimal:
+        return self.completed + self.open
+
+    @property
+    def remaining(self) -> Decimal | None:
+        if self.limit is None:
+            return None
+        return max(self.limit - self.used, Decimal(0))
+
+
+def _converted(amount: Decimal, currency: str, target: str) -> Decimal | None:
+    try:
+        return amount_in(amount, currency, target)
+    except RateUnavailable:
+        return None
+
+
+def deposit_room(client: Client) -> DepositRoom:
+    """The client's deposit limit at their verification level and what already counts against it."""
+    allowance = deposit_allowance(client)
+    label = f"level {allowance.level.number} ({allowance.level.name})" if allowance.level else "no verification level"
+    if not allowance.allowed or allowance.limit is None:
+        return DepositRoom(allowance.allowed, allowance.limit, allowance.currency, label, allowance.reason)
+    totals = (
+        Deposit.objects.filter(client=client, status__in=LIMIT_COUNTED)
+        .values("currency", "status")
+        .annotate(total=Sum("amount"))
+        .order_by("currency", "status")
+    )
+    completed, pending, unconverted = Decimal(0), Decimal(0), []
+    for row in totals:
+        value = _converted(row["total"], row["currency"], allowance.currency)
+        if value is None:
+            unconverted.append(row["currency"])
+        elif row["status"] == Status.COMPLETED:
+            completed += value
+        else:
+            pending += value
+    return DepositRoom(
+        True,
+        allowance.limit,
+        allowance.currency,
+        label,
+        "",
+        completed,
+        pending,
+        tuple(dict.fromkeys(unconverted)),
+    )
+
+
+def _limit_refusal(message: str) -> ApplicationError:
+    return ApplicationError(message, fields={"amount": [message]}, code="kyc_limit")
+
+
+def deposit_limit_check(*, client: Client, currency: str, amount: Decimal) -> None:
+    """Refuse a deposit the client's verification level does not allow (call with the client row locked)."""
+    room = deposit_room(client)
+    if not room.allowed:
+        raise _limit_refusal(f"Deposits are not open at your verification stage yet. {room.reason}")
+    if room.limit is None:
+        return
+    this = _converted(amount, currency, room.currency)
+    if this is None or room.unconverted:
+        missing = ", ".join(dict.fromkeys([*room.unconverted, *([currency] if this is None else [])]))
+        raise _limit_refusal(
+            f"Your deposits are limited to {money_text(room.limit, room.currency)} at {room.label}, and no "
+            f"exchange rate converts {missing} to {room.currency} right now, so this deposit cannot be checked "
+            f"against the limit. Try again later or deposit in {room.currency}. {VERIFICATION_HINT}"
+        )
+    if room.used + this > room.limit:
+        so_far = f"You have deposited {money_text(room.used, room.currency)} so far"
+        if room.open:
+            so_far += f" (of which {money_text(room.open, room.currency)} is still on its way)"
+        raise _limit_refusal(
+            f"This deposit ({money_text(this, room.currency)}) would take you over your deposit limit of "
+            f"{money_text(room.limit, room.currency)} at verification {room.label}. {so_far}, so at most "
+            f"{money_text(room.remaining, room.currency)} more. {VERIFICATION_HINT}"
+        )
 
 
 def _waiting_note(deposit: Deposit) -> str:

@@ -97,7 +97,8 @@ def deposit_new(request):
                 "payments/deposits/portal_review.html",
                 {"form": form, "quote": quote, "method": data["method"]},
             )
-    return render(request, "payments/deposits/portal_new.html", {"form": form, "preview": _preview(form)})
+    context = {"form": form, "preview": _preview(form), "room": services.deposit_room(client)}
+    return render(request, "payments/deposits/portal_new.html", context)
 
 
 @capability_required("portal_access")

@@ -14,11 +14,13 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Min, Sum
+from django.urls import reverse
 from django.utils import timezone
 
 from brokerage.errors import ApplicationError
 from brokerage.money import money_text, quantize
 from crm.models import Client
+from kyc.requirements import withdrawal_refusal
 from payments.ledger import amount_clean
 from payments.models import Deposit, MethodCurrency, PaymentMethod, PaymentPolicy, Withdrawal
 from payments.rates import RateUnavailable, amount_in
@@ -101,9 +103,13 @@ def withdrawal_quote(*, method: PaymentMethod, currency: str, amount: Decimal) -
 
 
 def kyc_check(client: Client) -> None:
+    """Withdrawals need an approved KYC file (the status, not the level: the KYC issue says so)."""
     if client.kyc_status != Client.KycStatus.APPROVED:
+        reason = withdrawal_refusal(client) or (
+            f"Withdrawals open once your identity is verified (KYC: {client.get_kyc_status_display().lower()})."
+        )
         raise ApplicationError(
-            f"Withdrawals open once your identity is verified (KYC: {client.get_kyc_status_display().lower()}).",
+            f"{reason} See what is missing on the Verification page ({reverse('portal:kyc_status')}).",
             code="kyc_required",
         )
 

@@ -29,6 +29,7 @@ def carl(alpha):
         methods()
         user = factories.client_user("carl@alpha.test")
         Client.objects.filter(user=user).update(first_name="Carl", last_name="Client")
+        factories.kyc_approved(Client.objects.get(user=user))
     return user
 
 

@@ -44,7 +44,7 @@ def the_event(topic: str) -> OutboxEvent:
 @pytest.fixture
 def carl(in_alpha):
     methods()
-    return factories.client_user("carl@alpha.test").client
+    return factories.kyc_approved(factories.client_user("carl@alpha.test").client)
 
 
 # Payments --------------------------------------------------------------------------------------------

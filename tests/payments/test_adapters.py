@@ -156,7 +156,7 @@ def test_sandbox_payouts_fail_for_amounts_ending_in_13_cents(amount, fails):
 
 @pytest.fixture
 def setup(in_alpha, carl):
-    return {"methods": methods(), "client": Client.objects.get(user=carl)}
+    return {"methods": methods(), "client": factories.kyc_approved(Client.objects.get(user=carl))}
 
 
 def test_every_default_method_has_its_adapter(setup):
@@ -281,6 +281,6 @@ def test_the_simulators_sign_what_they_send(setup):
 def test_a_beta_deposit_cannot_be_reached_from_alpha(setup, beta):
     with tenant_context(beta):
         methods()
-        client = Client.objects.get(user=factories.client_user("bea@beta.test"))
+        client = factories.kyc_approved(Client.objects.get(user=factories.client_user("bea@beta.test")))
         beta_deposit = start(client)
     assert not Deposit.objects.filter(public_id=beta_deposit.public_id).exists()

@@ -38,7 +38,7 @@ Status = Deposit.Status
 
 @pytest.fixture
 def cashier(in_alpha, carl):
-    return {"methods": methods(), "client": Client.objects.get(user=carl), "user": carl}
+    return {"methods": methods(), "client": factories.kyc_approved(Client.objects.get(user=carl)), "user": carl}
 
 
 def wallet_balance(client, currency="USD") -> D:
@@ -414,7 +414,7 @@ def test_simulate_sending_works_once_and_only_for_the_simulator(cashier, alpha, 
 
 def test_a_client_sees_only_their_own_deposits(cashier, alpha):
     other = factories.client_user("olga@alpha.test")
-    theirs = start(Client.objects.get(user=other))
+    theirs = start(factories.kyc_approved(Client.objects.get(user=other)))
     mine = start(cashier["client"])
     http = tenant_web_client(alpha, cashier["user"])
     assert http.get(f"/portal/funds/deposit/{theirs.public_id}/").status_code == 404
@@ -438,7 +438,7 @@ def sam(in_alpha):
 def test_ops_list_filters_by_status_method_currency_client_and_date(cashier, alpha, fiona):
     card = start(cashier["client"])
     wire = start(cashier["client"], "bank-wire", D("500"), "EUR")
-    other = start(Client.objects.get(user=factories.client_user("zed@alpha.test")))
+    other = start(factories.kyc_approved(Client.objects.get(user=factories.client_user("zed@alpha.test"))))
     services.deposit_fail(other, reason="declined", actor_label="psp")
     http = tenant_web_client(alpha, fiona)
 
@@ -465,7 +465,11 @@ def test_ops_list_query_count_does_not_grow_with_the_rows(cashier, alpha, fiona,
     with CaptureQueriesContext(connection) as one_row:
         http.get("/ops/payments/deposits/", headers={"HX-Request": "true"})
     for _ in range(6):
-        start(Client.objects.get(user=factories.client_user(f"c{_}@alpha.test")), "bank-wire", D("500"))
+        start(
+            factories.kyc_approved(Client.objects.get(user=factories.client_user(f"c{_}@alpha.test"))),
+            "bank-wire",
+            D("500"),
+        )
     with django_assert_num_queries(len(one_row)):
         assert http.get("/ops/payments/deposits/", headers={"HX-Request": "true"}).status_code == 200
 

@@ -22,13 +22,13 @@ URL = "/api/v1/deposits/"
 @pytest.fixture
 def book(in_alpha, carl):
     methods()
-    carl_client = Client.objects.get(user=carl)
+    carl_client = factories.kyc_approved(Client.objects.get(user=carl))
     olga = factories.client_user("olga@alpha.test")
     return {
         "carl": carl,
         "carl_deposit": start(carl_client),
         "olga": olga,
-        "olga_deposit": start(Client.objects.get(user=olga), "bank-wire", D("500"), "EUR"),
+        "olga_deposit": start(factories.kyc_approved(Client.objects.get(user=olga)), "bank-wire", D("500"), "EUR"),
     }
 
 

@@ -20,6 +20,7 @@ from brokerage.models import AuditRecord
 from payments import ledger
 from payments.ledger import Kind, Line
 from payments.models import LedgerTransaction
+from tests import factories
 from tests.payments.wallets_support import fund, people_make, rate, user_of
 from tests.tenants.web import tenant_web_client
 
@@ -357,7 +358,7 @@ def test_a_deposits_transaction_links_to_the_deposit_and_back(alpha, people):
 
     with tenant_context(alpha):
         deposit = deposit_start(
-            client=people["cleo"],
+            client=factories.kyc_approved(people["cleo"]),
             method=PaymentMethod.objects.get(code="bank-wire"),
             currency="USD",
             amount=D("250.00"),

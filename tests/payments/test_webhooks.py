@@ -28,7 +28,7 @@ Outcome = WebhookDelivery.Outcome
 @pytest.fixture
 def setup(in_alpha, alpha, carl):
     found = methods()
-    client = Client.objects.get(user=carl)
+    client = factories.kyc_approved(Client.objects.get(user=carl))
     return {"card": found["card"], "bitcoin": found["bitcoin"], "client": client, "http": tenant_web_client(alpha)}
 
 
@@ -342,7 +342,7 @@ def test_the_same_webhook_delivered_on_several_connections_at_once_credits_once(
 
     with tenant_context(alpha):
         card = methods()["card"]
-        client = Client.objects.get(user=factories.client_user("racer@alpha.test"))
+        client = factories.kyc_approved(Client.objects.get(user=factories.client_user("racer@alpha.test")))
         deposit = start(client)
         body, headers = stripe_signed(card, card_event(deposit, event_id="evt_race"))
     workers = 6
