@@ -215,6 +215,8 @@ def seed_payments(tenant: Tenant, spec: DemoTenant) -> None:
             .exclude(pk=demo_client.pk)
             .order_by("email")[:4]
         )
+        # Active and funded clients are verified: their KYC is approved, so the deposit limits let them deposit.
+        Client.objects.filter(pk__in=[client.pk for client in others]).update(kyc_status=Client.KycStatus.APPROVED)
         deposits = [(demo_client, spec.currency, Decimal("5000.00")), (demo_client, other, Decimal("1200.00"))]
         deposits += [(client, spec.currency, Decimal(1500 + 750 * index)) for index, client in enumerate(others)]
         for number, (client, currency, amount) in enumerate(deposits):
@@ -289,6 +291,7 @@ def seed_trading(tenant: Tenant, spec: DemoTenant) -> None:
 
 def seed_demo() -> list[Tenant]:
     from demo.crm_seed import seed_crm  # demo.crm_seed imports this module
+    from demo.kyc_seed import seed_kyc
 
     seed_platform()
     tenants = [seed_tenant(spec) for spec in DEMO_TENANTS]
@@ -296,4 +299,5 @@ def seed_demo() -> list[Tenant]:
         seed_payments(tenant, spec)
         seed_trading(tenant, spec)
         seed_crm(tenant, spec)
+        seed_kyc(tenant, spec)
     return tenants

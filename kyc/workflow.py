@@ -18,7 +18,7 @@ from crm.links import client_url
 from crm.models import Client
 from crm.timeline import timeline_record
 from kyc.models import Document, DocumentRequest, KycSettings, Review, ScreeningHit
-from kyc.requirements import WAITING, requirement_states, submission_complete
+from kyc.requirements import requirement_states, submission_complete
 from kyc.risk import risk_assess
 
 KycStatus = Client.KycStatus
@@ -89,10 +89,9 @@ def review_reasons(client: Client, *, level: str) -> list[str]:
         reasons.append("A confirmed watchlist match")
     if level == Client.RiskLevel.HIGH:
         reasons.append("High risk: needs two compliance officers")
-    states = requirement_states(client)
-    if any(r.state == WAITING and r.code != "approval" for r in states.values()):
-        still = [r.label for r in states.values() if r.state == WAITING and r.code != "approval"]
-        reasons.append("Still being checked: " + ", ".join(still))
+    checking = client.kyc_documents.filter(status=Document.Status.CHECKING)
+    if checking:
+        reasons.append("Still being checked: " + ", ".join(sorted({d.get_kind_display() for d in checking})))
     if not KycSettings.current().auto_approve:
         reasons.append("Every file is reviewed by a person (automatic approval is off)")
     return reasons
