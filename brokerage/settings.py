@@ -220,6 +220,8 @@ CELERY_BEAT_SCHEDULE = {
     "crm-dormancy-sweep": {"task": "crm.activity_tasks.clients_dormancy_sweep", "schedule": 3600.0},
     # Every tenant, daily: ask for new identity documents before they expire; mark expired ones.
     "kyc-expiry-scan": {"task": "kyc.tasks_expiry.kyc_expiry_scan", "schedule": 86400.0},
+    # Every tenant: re-screening jobs after a watchlist load that lost their worker.
+    "kyc-rescreen-sweep": {"task": "kyc.tasks_screening.rescreen_jobs_sweep", "schedule": 300.0},
     # Every tenant: uploaded documents whose check task a broker outage lost.
     "kyc-documents-checking-sweep": {"task": "kyc.tasks_documents.documents_checking_sweep", "schedule": 300.0},
 }

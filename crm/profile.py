@@ -15,6 +15,7 @@ from django_countries import countries
 
 from brokerage.audit import audit_log
 from brokerage.errors import ApplicationError
+from brokerage.events import event_publish
 from brokerage.roles import perm
 from crm.models import Client
 from crm.models.clients import LANGUAGES
@@ -273,6 +274,7 @@ def client_update(*, actor, client: Client, changes: dict[str, Any]) -> Client:
         raise ApplicationError(
             "Email already in use.", fields={"email": ["Another client has this address."]}
         ) from None
+    event_publish("crm.client.updated", {"client_id": client.pk, "fields": sorted(changed)})
     reason = str(changes.get("status_reason", "")).strip()[:300] if "status" in changed else ""
     audit_log(
         actor=actor,

@@ -507,7 +507,7 @@ _builds = 0
 _lock = threading.Lock()
 
 
-def _current_index() -> NameIndex:
+def current_index() -> NameIndex:
     """The process's index, rebuilt (once, under a lock) when the current list versions change."""
     global _index, _builds
     with connection.cursor() as cursor:
@@ -535,11 +535,11 @@ def screen(
     """The entries of the current lists that match any of a client's names at `threshold` or above,
     best first. A person ("person") is screened against persons and "other" entries, a company
     ("company") against organisations, vessels and "other"."""
-    return _current_index().screen(
+    return current_index().screen(
         names, date_of_birth=date_of_birth, nationality=nationality, country=country, threshold=threshold, kind=kind
     )
 
 
 def index_stats() -> dict:
     """What the process's index holds (built now if it is missing or stale), and how often it was built."""
-    return {**_current_index().stats(), "builds": _builds}
+    return {**current_index().stats(), "builds": _builds}
