@@ -10,7 +10,14 @@ from decimal import Decimal
 from django.urls import reverse
 
 from crm.models import Client
-from kyc.models import Document, FinancialProfile, Questionnaire, QuestionnaireAnswer, VerificationLevel
+from kyc.models import (
+    Document,
+    FinancialProfile,
+    Questionnaire,
+    QuestionnaireAnswer,
+    ScreeningHit,
+    VerificationLevel,
+)
 
 MET, WAITING, MISSING = "met", "waiting", "missing"
 
@@ -189,6 +196,16 @@ def deposit_allowance(client: Client) -> DepositAllowance:
     """What the client's level lets them deposit in all (completed deposits count against the limit;
     payments converts and compares)."""
     level = client_level(client)
+    if client.kyc_status == Client.KycStatus.REJECTED:
+        return DepositAllowance(
+            False, Decimal("0"), "USD", level, "Deposits are closed: your application was declined."
+        )
+    hits = client.screening_hits.exclude(status=ScreeningHit.Status.FALSE_POSITIVE)
+    if hits.filter(status=ScreeningHit.Status.CONFIRMED).exists() or hits.filter(is_pep=False).exists():
+        # A possible or confirmed sanctions match: no money in until compliance has decided.
+        return DepositAllowance(
+            False, Decimal("0"), "USD", level, "Deposits are paused while our compliance team reviews your file."
+        )
     if level is None or not level.allows_deposits:
         upgrade = next_level(client)
         return DepositAllowance(

@@ -104,8 +104,11 @@ def _screening(client: Client) -> list[Reason]:
         name = hit.entry.get("name", hit.entry_id)
         if hit.status == ScreeningHit.Status.CONFIRMED:
             reasons.append(Reason("screening", 100, f"Confirmed {what} match: {name}", forces_high=True))
+        elif hit.is_pep:
+            reasons.append(Reason("screening", 40, f"Open PEP hit ({hit.score}%): {name}"))
         else:
-            reasons.append(Reason("screening", 40, f"Open {what} hit ({hit.score}%): {name}"))
+            # A possible sanctions match weighs as much as the worst country until a person clears it.
+            reasons.append(Reason("screening", 60, f"Open sanctions hit ({hit.score}%): {name}"))
     return reasons
 
 

@@ -1,7 +1,8 @@
 """What starts a screening besides onboarding; registered on import by kyc.apps.
 
 - A profile change (crm's "crm.client.updated" event) to a name, the date of birth, nationality or
-  country screens that client again.
+  country screens that client again; on an approved client, a change to the identity details also
+  opens a review so a person compares them with the documents.
 - A watchlist load that added or changed entries (watchlists' `list_version_loaded` signal, sent after
   the load commits, in whatever process loaded it) queues a re-screening job in every active tenant.
 """
@@ -16,6 +17,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 from brokerage.events import subscribe
 from kyc import tasks_screening  # noqa: F401 - registers the Celery tasks
 from kyc.screening import SCREENED_FIELDS, Trigger, rescreen_all_start, screen_client, screened_clients
+from kyc.workflow import identity_changed
 from tenants.models import Tenant
 from watchlists.signals import list_version_loaded
 
@@ -29,6 +31,17 @@ def rescreen_after_profile_change(event) -> None:
     client = screened_clients().filter(pk=event.payload["client_id"]).first()
     if client is not None:
         screen_client(client, trigger=Trigger.PROFILE_CHANGE)
+
+
+# What a person compares with the identity documents when it changes after approval.
+IDENTITY_FIELDS = frozenset({"first_name", "last_name", "native_name", "date_of_birth", "nationality"})
+
+
+@subscribe("crm.client.updated")
+def review_identity_change(event) -> None:
+    changed = IDENTITY_FIELDS & set(event.payload.get("fields", ()))
+    if changed:
+        identity_changed(event.payload["client_id"], changed)
 
 
 @receiver(list_version_loaded, dispatch_uid="kyc.screening_hooks.rescreen_after_list_load")

@@ -89,69 +89,116 @@ def review_reasons(client: Client, *, level: str) -> list[str]:
         reasons.append("A confirmed watchlist match")
     if level == Client.RiskLevel.HIGH:
         reasons.append("High risk: needs two compliance officers")
-    checking = client.kyc_documents.filter(status=Document.Status.CHECKING)
-    if checking:
-        reasons.append("Still being checked: " + ", ".join(sorted({d.get_kind_display() for d in checking})))
     if not KycSettings.current().auto_approve:
         reasons.append("Every file is reviewed by a person (automatic approval is off)")
     return reasons
 
 
 def review_open(client: Client, reasons: list[str]) -> Review:
-    """The client's open review with these reasons (one open review per client, SLA from the first)."""
+    """The client's open review (one per client, SLA from its opening) with the current reasons; an
+    open review keeps its reasons when none are left, since only a person closes it."""
     review = Review.objects.filter(client=client, status__in=Review.OPEN_STATUSES).first()
     if review is None:
         review = Review.objects.create(client=client, reasons=reasons)
-    elif review.reasons != reasons:
+    elif reasons and review.reasons != reasons:
         review.reasons = reasons
         review.save(update_fields=["reasons"])
     return review
 
 
-def _requests_answered(client: Client) -> bool:
-    """Whether the client uploaded every kind of document staff (or expiry monitoring) asked for
-    since they asked; answered requests are marked fulfilled. Until then the file waits for the
-    client: the documents already on file were what prompted the request."""
+def _request_groups(kinds) -> set[str]:
+    """Identity documents stand in for each other: a request for a passport is answered by an ID card."""
+    return {"identity" if kind in Document.IDENTITY_KINDS else kind for kind in kinds}
+
+
+def _requests_answered(client: Client) -> tuple[bool, list[DocumentRequest]]:
+    """Whether the client uploaded what staff (or expiry monitoring) asked for since they asked, and
+    the requests that answers (marked fulfilled). Until then the file waits for the client: the
+    documents already on file were what prompted the request."""
     open_requests = list(DocumentRequest.objects.filter(client=client, fulfilled_at__isnull=True))
-    answered = []
     for request in open_requests:
-        uploaded = set(
-            client.kyc_documents.filter(uploaded_at__gt=request.created_at, kind__in=request.kinds)
+        uploaded = (
+            client.kyc_documents.filter(uploaded_at__gt=request.created_at)
             .exclude(status=Document.Status.REPLACED)
             .values_list("kind", flat=True)
         )
-        if not set(request.kinds) <= uploaded:
-            return False
-        answered.append(request.pk)
-    DocumentRequest.objects.filter(pk__in=answered).update(fulfilled_at=timezone.now())
-    return True
+        if not _request_groups(request.kinds) <= _request_groups(uploaded):
+            return False, []
+    DocumentRequest.objects.filter(pk__in=[r.pk for r in open_requests]).update(fulfilled_at=timezone.now())
+    return True, open_requests
+
+
+def _monitoring_reasons(client: Client) -> tuple[list[str], list[ScreeningHit]]:
+    """What on an approved client needs a person: open hits, matches confirmed since the approval,
+    identity documents uploaded since then that failed or need a look."""
+    since = client.kyc_status_changed_at or client.created_at
+    reasons = []
+    open_hits = client.screening_hits.filter(status=ScreeningHit.Status.OPEN).count()
+    if open_hits:
+        reasons.append(f"{open_hits} open watchlist hit{'s' if open_hits > 1 else ''} to decide")
+    confirmed = list(client.screening_hits.filter(status=ScreeningHit.Status.CONFIRMED, decided_at__gt=since))
+    for hit in confirmed:
+        what = "PEP" if hit.is_pep else "sanctions"
+        reasons.append(f"Confirmed {what} match after approval: {hit.entry.get('name', hit.entry_id)}")
+    for document in client.kyc_documents.filter(
+        uploaded_at__gt=since,
+        kind__in=Document.IDENTITY_KINDS,
+        status__in=[Document.Status.FAILED, Document.Status.NEEDS_REVIEW],
+    ):
+        reasons.append(f"New {document.get_kind_display().lower()} after approval: {document.status_reason}")
+    return reasons, confirmed
+
+
+def identity_changed(client_id: int, fields) -> Review | None:
+    """An approved client's name, birth date or nationality changed: a person compares the new
+    details with the documents on file (the status stays until they decide)."""
+    labels = sorted(Client._meta.get_field(name).verbose_name for name in fields)
+    with transaction.atomic():
+        client = Client.objects.select_for_update().get(pk=client_id)
+        if client.kyc_status != KycStatus.APPROVED:
+            return None
+        return review_open(
+            client, [f"Identity details changed after approval ({', '.join(labels)}): compare them with the documents"]
+        )
 
 
 def kyc_evaluate(client_id: int, *, trigger: str) -> Client:
     """Re-score and, when the file is complete, decide it or queue it. Safe to call any number of
-    times (events, tasks and pages all call it); the client's row lock serialises concurrent calls."""
+    times (events, tasks and pages all call it); the client's row lock serialises concurrent calls.
+
+    The machine approves only a file no person has been asked about: once a review is open, only a
+    person (or a vendor's verdict through kyc.review) closes it, so a client cannot talk a high-risk
+    file out of its second approval by editing the profile.
+    """
     with transaction.atomic():
         client = Client.objects.select_for_update().get(pk=client_id)
         assessment = risk_assess(client, trigger=trigger)
         if client.kyc_status == KycStatus.REJECTED:
             return client
-        states = requirement_states(client)
         if client.kyc_status == KycStatus.APPROVED:
-            # Ongoing monitoring: a new hit or a high risk on an approved client goes to a person,
-            # who may confirm (and act) or close it; the status stays until they decide.
-            if client.screening_hits.filter(status=ScreeningHit.Status.OPEN).exists():
-                review_open(client, review_reasons(client, level=assessment.level))
+            reasons, confirmed = _monitoring_reasons(client)
+            if reasons:
+                review_open(client, reasons)
+            if confirmed:
+                # A confirmed match stops withdrawals (payments reads the status) until a person decides.
+                kyc_status_set(client, KycStatus.PENDING, reason="; ".join(reasons))
             return client
-        if not submission_complete(client, states) or not _requests_answered(client):
+        states = requirement_states(client)
+        if not submission_complete(client, states):
             return client
+        answered, requests = _requests_answered(client)
+        if not answered or client.kyc_documents.filter(status=Document.Status.CHECKING).exists():
+            return client  # the client still owes a document, or the check task evaluates again
         reasons = review_reasons(client, level=assessment.level)
-        if reasons:
+        asked = sorted({kind for r in requests if r.requested_by_id for kind in r.kinds})
+        if asked:
+            reasons.append(
+                "The documents staff asked for arrived: " + ", ".join(Document.Kind(k).label.lower() for k in asked)
+            )
+        if reasons or Review.objects.filter(client=client, status__in=Review.OPEN_STATUSES).exists():
             review_open(client, reasons)
             kyc_status_set(client, KycStatus.PENDING, reason="; ".join(reasons))
         else:
-            Review.objects.filter(client=client, status__in=Review.OPEN_STATUSES).update(
-                status=Review.Status.APPROVED, decided_at=timezone.now(), staff_note="Approved by the automatic checks"
-            )
             kyc_status_set(
                 client,
                 KycStatus.APPROVED,
