@@ -432,6 +432,10 @@ def rescreen_job_run(job_id: int) -> RescreenJob | None:
         )
         if not claimed:
             return RescreenJob.objects.filter(pk=job_id).first()
+        # Clients signed up since the job was queued are screened too: count them in its total.
+        job = RescreenJob.objects.get(pk=job_id)
+        left = screened_clients().filter(pk__gt=job.last_client_id).count()
+        RescreenJob.objects.filter(pk=job_id).update(total=job.done + left)
         try:
             while rescreen_chunk(job_id):
                 pass

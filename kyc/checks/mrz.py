@@ -9,6 +9,7 @@ places that hold only digits (O for 0 in a date), and lines a filler or two shor
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -175,6 +176,10 @@ def alpha3(code: str) -> str:
     return countries.alpha3(code) or "" if code else ""
 
 
+def _non_latin(text: str) -> bool:
+    return any(char.isalpha() and not unicodedata.name(char, "").startswith("LATIN") for char in text)
+
+
 def _names_check(mrz: Mrz, client: Client) -> CheckResult:
     surname = name_score(client.last_name, mrz.surname)
     given = name_score(client.first_name, mrz.given_names)
@@ -193,6 +198,13 @@ def _names_check(mrz: Mrz, client: Client) -> CheckResult:
         summary = f"The first and last names are swapped between the document ({printed}) and the profile."
         return CheckResult("name", WARN, summary, evidence)
     typed = f"{client.first_name} {client.last_name}".strip()
+    if outcome == FAIL and _non_latin(typed):
+        # Abjads (Arabic, Hebrew) and other scripts have no one Latin spelling to compare letter by letter.
+        summary = (
+            f"The profile's name ({typed}) is not in Latin letters and could not be compared with the "
+            f"document's ({printed}): staff to compare."
+        )
+        return CheckResult("name", WARN, summary, evidence)
     if outcome == WARN:
         summary = f"The name on the document ({printed}) is close to, but not the same as, the profile's ({typed})."
     else:

@@ -229,6 +229,20 @@ def test_names_typed_in_their_own_script_match_the_latin_zone(first_name, last_n
     }
 
 
+def test_an_arabic_script_name_that_cannot_be_spelt_letter_by_letter_goes_to_a_person_not_back_to_the_client():
+    zone = td3(surname="ALRASHID", given="OMAR KHALID", number="A1234567", nationality="IRQ", birth="900101",
+               expiry="300101")  # fmt: skip
+    client = profile(first_name="عمر خالد", last_name="الرشيد", date_of_birth=date(1990, 1, 1), nationality="IQ")
+    results, _ = mrz_checks(zone, client=client, kind="passport", today=TODAY)
+    name = next(result for result in results if result.name == "name")
+    assert name.outcome == "warn"
+    assert "not in Latin letters" in name.summary and "staff to compare" in name.summary
+    # A Latin name that differs is still a failure: the client typed someone else's name.
+    results, _ = mrz_checks(zone, client=profile(first_name="Peter", last_name="Smith", date_of_birth=date(1990, 1, 1),
+                                                 nationality="IQ"), kind="passport", today=TODAY)  # fmt: skip
+    assert outcomes(results)["name"] == "fail"
+
+
 def test_an_identity_card_zone_on_a_passport_upload_needs_a_look():
     results, _ = mrz_checks(TD1_SPECIMEN, client=profile(), kind="passport", today=BEFORE_EXPIRY)
     assert (results[0].outcome, results[0].summary) == ("warn", "The zone is of a TD1 document, not a passport.")
