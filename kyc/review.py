@@ -20,6 +20,7 @@ from crm.links import person_label
 from crm.models import Client
 from crm.visibility import visibility_filter
 from kyc.models import Document, DocumentRequest, Review, ScreeningHit
+from kyc.requirements import MISSING, missing, requirement_states, submission_complete
 from kyc.workflow import kyc_status_set
 
 Status = Review.Status
@@ -73,14 +74,36 @@ def review_queue(user, *, risk: str = "", awaiting_second: bool = False, overdue
     return queue.order_by("opened_at", "id")
 
 
+def submission_gaps(client: Client) -> list[str]:
+    """What the client has not submitted yet (requirement labels); empty once the submission is
+    complete, and for an approved client (a monitoring review keeps them approved)."""
+    if client.kyc_status == Client.KycStatus.APPROVED:
+        return []
+    states = requirement_states(client)
+    if submission_complete(client, states):
+        return []
+    return [r.label for r in missing(client, states) if r.state == MISSING and r.code != "approval"]
+
+
 def approval_blockers(review: Review) -> list[str]:
-    """What must happen before anyone may approve: open watchlist hits, documents still being checked
-    or waiting for a decision, each named."""
+    """What must happen before anyone (a person or a vendor) may approve: the client's submission
+    complete, open watchlist hits decided, no confirmed sanctions match, documents checked and
+    decided, each named."""
     blockers = []
+    gaps = submission_gaps(review.client)
+    if gaps:
+        blockers.append(f"The client has not completed: {', '.join(gaps)}.")
     hits = list(review.client.screening_hits.filter(status=ScreeningHit.Status.OPEN).order_by("-score", "id"))
     if hits:
         names = ", ".join(f"{hit.entry.get('name') or hit.entry_id} ({hit.source}, score {hit.score})" for hit in hits)
         blockers.append(f"Decide the open watchlist hit{'s' if len(hits) > 1 else ''} first: {names}.")
+    sanctioned = list(
+        review.client.screening_hits.filter(status=ScreeningHit.Status.CONFIRMED, is_pep=False).order_by("id")
+    )
+    if sanctioned:
+        names = ", ".join(f"{hit.entry.get('name') or hit.entry_id} ({hit.source})" for hit in sanctioned)
+        # A PEP may be accepted with enhanced due diligence (four eyes); a sanctioned person may not.
+        blockers.append(f"A confirmed sanctions match cannot be approved: {names}. Reject the application.")
     documents = review.client.kyc_documents.filter(
         status__in=(Document.Status.CHECKING, Document.Status.NEEDS_REVIEW)
     ).order_by("uploaded_at", "id")
@@ -162,8 +185,8 @@ def review_approve(review: Review, *, actor, seen_status: str | None = None) -> 
 
     `actor=None` is a vendor's verdict (kyc.webhooks). It approves an ordinary file, but never a
     high-risk one nor one awaiting a second approval: the vendor checks identity, not the tenant's
-    risk appetite, so four eyes still needs two people. It is also refused while hits are open or
-    documents wait, like a person's approval.
+    risk appetite, so four eyes still needs two people. It is also refused while the client's
+    submission is incomplete, hits are open or documents wait, like a person's approval.
     """
     _require_reviewer(actor)
     expected = seen_status or review.status

@@ -20,6 +20,7 @@ from brokerage.audit import audit_log, snapshot
 from brokerage.errors import ApplicationError
 from brokerage.fields import decrypt, encrypt, mask
 from brokerage.money import MINOR_UNITS
+from kyc.forms_portal import QuestionnaireForm
 from kyc.models import KycSettings, Questionnaire, VerificationLevel
 
 POLICY_FIELDS = [
@@ -38,6 +39,9 @@ POLICY_BOUNDS = {
     # Below 60 nearly every common name becomes a hit and the queue floods; 100 means exact matches only.
     "screening_threshold": (60, 100, ""),
 }
+# A question's code is its field's name in the portal's questionnaire form: it must not be one of the
+# form's own fields (the version id) nor the CSRF token, or the answer would overwrite them.
+RESERVED_QUESTION_CODES = frozenset(QuestionnaireForm.base_fields) | {"csrfmiddlewaretoken"}
 LEVEL_FIELDS = [
     "number",
     "name",
@@ -319,7 +323,8 @@ def questions_clean(raw: Any) -> list[dict]:
     """A list of {"code", "text", "choices": [{"code", "text", "points"}]}, or every problem at once.
 
     Each question needs a code (unique), a text and at least two choices; each choice a code (unique
-    in its question), a text and whole points from 0 to 1000.
+    in its question), a text and whole points from 0 to 1000. A code may not be a name the portal's
+    form uses itself (RESERVED_QUESTION_CODES).
     """
     if not isinstance(raw, list) or not raw:
         raise ApplicationError(
@@ -337,6 +342,8 @@ def questions_clean(raw: Any) -> list[dict]:
         text = str(question.get("text") or "").strip()
         if not code:
             problems.append(f"{where}: needs a code.")
+        elif code in RESERVED_QUESTION_CODES:
+            problems.append(f"{where}: the code {code!r} is reserved by the portal's form; choose another.")
         elif code in codes:
             problems.append(f"{where}: the code {code!r} is used by another question.")
         codes.add(code)

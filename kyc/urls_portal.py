@@ -12,4 +12,5 @@ urlpatterns = [
     path("documents/", views.kyc_documents, name="kyc_documents"),
     path("documents/upload/", views.kyc_document_upload, name="kyc_document_upload"),
     path("documents/list/", views.kyc_documents_list, name="kyc_documents_list"),
+    path("documents/verify/", views.kyc_vendor_start, name="kyc_vendor_start"),
 ]

@@ -6,9 +6,11 @@ request, and a document or answer named in a request is looked up among the clie
 
 from __future__ import annotations
 
+import logging
 from functools import wraps
 
 from django.contrib import messages
+from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -18,6 +20,9 @@ from brokerage.errors import ApplicationError
 from brokerage.permissions import capability_required
 from crm.models import Client
 from kyc import onboarding
+from kyc.adapters.base import VendorError
+from kyc.adapters.registry import VENDORS
+from kyc.adapters.services import started_applicant, verification_start
 from kyc.forms_portal import DocumentUploadForm, ProfileForm, QuestionnaireForm
 from kyc.models import Document, DocumentRequest, FinancialProfile, KycSettings, Review, VerificationLevel
 from kyc.requirements import (
@@ -35,6 +40,7 @@ from kyc.requirements import (
 )
 
 DOCUMENT_CODES = ("identity", "address", "selfie")
+logger = logging.getLogger(__name__)
 
 
 def client_required(view):
@@ -251,8 +257,11 @@ def _documents_page(request, client: Client, *, bound: DocumentUploadForm | None
         ),
         Document.Kind.SELFIE: "A clear photo of your face, holding your identity document next to it.",
     }
+    vendor = _identity_vendor(client)
     context = {
         "client": client,
+        "vendor": vendor,
+        "vendor_started": bool(vendor and started_applicant(vendor.provider, client)),
         "forms": [(form, Document.Kind(form.document_kind).label, hints[form.document_kind]) for form in forms],
         "open_kind": bound.document_kind if bound is not None else request.GET.get("kind", ""),
         "documents": documents,
@@ -300,6 +309,50 @@ def kyc_document_upload(request, client: Client):
             )
             return redirect("portal:kyc_documents")
     return _documents_page(request, client, bound=form, status=400)
+
+
+def _identity_vendor(client: Client):
+    """The tenant's identity-verification vendor class when the client has a verification with it to
+    do (a vendor is configured; the file is neither approved nor rejected), else None."""
+    vendor = VENDORS.get(KycSettings.current().provider)
+    if vendor is None or not vendor.uses_webhooks:
+        return None
+    if client.kyc_status in (Client.KycStatus.APPROVED, Client.KycStatus.REJECTED):
+        return None
+    return vendor
+
+
+@require_POST
+@client_required
+def kyc_vendor_start(request, client: Client):
+    """Open (or continue) the client's verification at the tenant's vendor: off to its hosted page
+    (Sumsub's WebSDK link), or its SDK in our page (Onfido's token). The vendor's verdict arrives
+    later by webhook."""
+    vendor = _identity_vendor(client)
+    if vendor is None:
+        messages.info(request, "There is no separate identity check to do: the documents below are all we need.")
+        return redirect("portal:kyc_documents")
+    try:
+        start = verification_start(client=client, actor=request.user)
+    except VendorError:
+        logger.warning("KYC: %s could not start client %s's verification", vendor.provider, client.pk, exc_info=True)
+        start = None
+    except ImproperlyConfigured:
+        logger.exception("KYC: the %s credentials of this tenant cannot be decrypted", vendor.provider)
+        start = None
+    if start is not None and start.url.startswith("https://"):
+        return redirect(start.url)
+    if start is not None and start.sdk_token:
+        context = {"client": client, "vendor": vendor, "token": start.sdk_token}
+        return render(request, "kyc/portal/vendor_sdk.html", context)
+    if start is not None:
+        logger.warning("KYC: %s gave neither an https link nor an SDK token", vendor.provider)
+    messages.error(
+        request,
+        f"We could not start your identity check with {vendor.label}, our verification provider, just now. "
+        "Please try again in a few minutes; your documents and answers are saved.",
+    )
+    return redirect("portal:kyc_documents")
 
 
 @client_required

@@ -2,12 +2,14 @@
 
 1. The tenant must use that vendor (KycSettings.provider), else 404 and nothing is written.
 2. The vendor's signature is checked over the raw bytes with the tenant's secret (401 if missing or
-   wrong, nothing written) before the body is parsed (400 if it is not a JSON object).
+   wrong, nothing written; 503 if the stored secret cannot be decrypted) before the body is parsed
+   (400 if it is not a JSON object we can store, or its fields are not of the expected types).
 3. In one transaction the provider's event id is claimed (VendorEvent's unique constraint: a retry,
    or a copy delivered at the same moment on another connection, waits for the first and then
    answers 200 with outcome "duplicate", changing nothing), and the verdict is applied through the
    staff review functions (kyc.review, actor None): approved -> review_approve (which still refuses
-   a high-risk file, open hits or documents waiting: the review then stays open for a person),
+   a high-risk file, open hits or documents waiting: the review then stays open for a person; on a
+   file the client has not completed it is only recorded, in the open review's reasons),
    rejected for good -> review_reject with the vendor's reason for the client, rejected for retry ->
    review_request_documents, needs review -> the review queue. Each applied verdict is audited.
    An event about no client of ours is stored as unknown_client and answered 200 (the vendor must
@@ -16,10 +18,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -29,7 +31,7 @@ from brokerage.audit import audit_log
 from brokerage.errors import ApplicationError, error_body
 from crm.models import Client
 from kyc import review as reviews
-from kyc.adapters.base import KycVendor, Outcome, PayloadError, SignatureError, Verdict
+from kyc.adapters.base import KycVendor, Outcome, PayloadError, SignatureError, Verdict, payload_load
 from kyc.adapters.registry import VENDORS, vendor_for
 from kyc.adapters.services import client_for_verdict
 from kyc.models import Document, KycSettings, Review, VendorEvent
@@ -62,19 +64,24 @@ def vendor_webhook_receive(*, provider: str, headers: dict[str, str], body: byte
     settings = KycSettings.current()
     if settings.provider != provider:
         return _refused(404, "wrong_provider", f"This broker does not verify clients with {VENDORS[provider].label}.")
-    vendor = vendor_for(settings)
+    try:
+        vendor = vendor_for(settings)
+    except ImproperlyConfigured:  # a stored secret no FIELD_ENCRYPTION_KEYS key decrypts
+        logger.exception("KYC webhook of %s: the tenant's vendor secrets cannot be decrypted", provider)
+        return _refused(503, "not_configured", "The vendor's credentials cannot be read here; send it again later.")
     try:
         vendor.signature_verify(headers=headers, body=body)
     except SignatureError as error:
         return _refused(401, "bad_signature", str(error))
     try:
-        payload = json.loads(body)
-        if not isinstance(payload, dict):
-            raise PayloadError("The body is not a JSON object.")
+        payload = payload_load(body)
         verdict = vendor.event_parse(payload)
-    except (ValueError, PayloadError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        message = str(error) if isinstance(error, PayloadError) else "The body is not valid JSON."
-        return _refused(400, "bad_payload", message)
+    except PayloadError as error:
+        return _refused(400, "bad_payload", str(error))
+    except (ValueError, TypeError, AttributeError, KeyError, RecursionError):
+        # A signed body of a shape the parser did not foresee: still the sender's fault, not ours.
+        logger.warning("KYC webhook of %s: unreadable event", provider, exc_info=True)
+        return _refused(400, "bad_payload", "The event's fields are not of the types expected.")
     client = client_for_verdict(provider, verdict)
     try:
         with transaction.atomic():
@@ -122,7 +129,14 @@ def _apply(vendor: KycVendor, verdict: Verdict, client: Client) -> tuple[bool, s
     review = Review.objects.filter(client=client, status__in=Review.OPEN_STATUSES).first()
     if review is None:
         review = review_open(client, reasons)
-    if verdict.outcome == Outcome.APPROVED:
+    gaps = reviews.submission_gaps(client) if verdict.outcome == Outcome.APPROVED else []
+    if gaps:
+        # The vendor checked the identity; the rest of the file (questionnaire, address...) is ours to
+        # collect. Its verdict is on record for the person who decides once the file is complete.
+        why = f"{vendor.label} approved the identity; the file is incomplete: {', '.join(gaps)}"
+        review_open(client, list(dict.fromkeys([*review.reasons, why])))
+        detail = f"{vendor.label} approved; left for a person: the file is incomplete: {', '.join(gaps)}"
+    elif verdict.outcome == Outcome.APPROVED:
         try:
             reviews.review_approve(review, actor=None)
             detail = f"Approved by {vendor.label}."

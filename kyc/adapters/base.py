@@ -3,8 +3,9 @@
 A vendor is one subclass of `KycVendor`, registered under the key `KycSettings.provider` names
 (kyc.adapters.registry). It does three things for us:
 
-- `verification_start(client, reference=)`: open the verification at the vendor and say where the
-  client goes next (`VerificationStart`: the vendor's applicant id, a link or an SDK token);
+- `verification_start(client, reference=, applicant_id=)`: open the verification at the vendor (or,
+  given the applicant id of an earlier start, continue it) and say where the client goes next
+  (`VerificationStart`: the vendor's applicant id, a link or an SDK token);
 - `signature_verify(headers=, body=)`: check the vendor's signature over the RAW body, in constant
   time, before anything in it is read (`SignatureError` if it does not match);
 - `event_parse(payload)`: turn a signed notification into a `Verdict` in our terms
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 import enum
 import hmac
+import json
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
@@ -78,7 +81,7 @@ class KycVendor:
         self.webhook_secret = webhook_secret
         self.api_token = api_token
 
-    def verification_start(self, client: Client, *, reference: str) -> VerificationStart:
+    def verification_start(self, client: Client, *, reference: str, applicant_id: str = "") -> VerificationStart:
         raise NotImplementedError
 
     def signature_verify(self, *, headers: dict[str, str], body: bytes) -> None:
@@ -101,3 +104,59 @@ def digest_matches(expected_hex: str, given: str) -> bool:
 
 def text(value, limit: int = 300) -> str:
     return str(value or "").strip()[:limit]
+
+
+def text_list(value, name: str, limit: int = 100) -> list[str]:
+    """A list of short texts in a payload (absent or null: empty); PayloadError for anything else."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str | int | float) for item in value):
+        raise PayloadError(f"{name} must be a list of texts.")
+    return [text(item, limit) for item in value if text(item, limit)]
+
+
+# Vendors' notifications are a few levels deep; anything much deeper is not one of theirs.
+MAX_DEPTH = 20
+
+
+def _finite(number: str) -> float:
+    value = float(number)
+    if not math.isfinite(value):
+        raise ValueError("A number is out of range.")
+    return value
+
+
+def _constant(name: str):
+    raise ValueError(f"{name} is not JSON.")
+
+
+def payload_load(body: bytes) -> dict:
+    """The signed body as a JSON object we can store (PostgreSQL's jsonb takes no NUL character,
+    unpaired surrogate, NaN or infinity) and walk; PayloadError otherwise."""
+    try:
+        payload = json.loads(body, parse_float=_finite, parse_constant=_constant)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise PayloadError("The body is not valid JSON.") from None
+    if not isinstance(payload, dict):
+        raise PayloadError("The body is not a JSON object.")
+    pending = [(payload, 1)]
+    while pending:  # iterative: the depth is what we are checking
+        value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise PayloadError(f"The body is nested more than {MAX_DEPTH} levels deep.")
+        children = list(value.items()) if isinstance(value, dict) else enumerate(value)
+        for key, child in children:
+            for string in (key, child):
+                if isinstance(string, str) and ("\x00" in string or not _encodable(string)):
+                    raise PayloadError("The body holds a character that is not text.")
+            if isinstance(child, dict | list):
+                pending.append((child, depth + 1))
+    return payload
+
+
+def _encodable(string: str) -> bool:
+    try:
+        string.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

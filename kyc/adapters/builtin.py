@@ -12,7 +12,7 @@ class BuiltinVendor(KycVendor):
     label = "Built-in checks"
     uses_webhooks = False
 
-    def verification_start(self, client, *, reference: str) -> VerificationStart:
+    def verification_start(self, client, *, reference: str, applicant_id: str = "") -> VerificationStart:
         """The client verifies in our portal: the documents page is the next step."""
         return VerificationStart(applicant_id=reference, url=reverse("portal:kyc_documents"))
 

@@ -12,7 +12,8 @@ TIMEOUT = 15
 
 
 def http_json(method: str, url: str, *, headers: dict[str, str], body: bytes | None = None) -> dict:
-    """Send one request and return the JSON answer; VendorError for a network fault or a non-2xx."""
+    """Send one request and return the JSON object it answers; VendorError for a network fault, a
+    non-2xx or an answer that is not a JSON object."""
     try:
         response = requests.request(method, url, headers=headers, data=body, timeout=TIMEOUT)
     except requests.RequestException as error:
@@ -20,6 +21,9 @@ def http_json(method: str, url: str, *, headers: dict[str, str], body: bytes | N
     if not 200 <= response.status_code < 300:
         raise VendorError(f"The vendor answered {response.status_code}: {response.text[:200]}")
     try:
-        return response.json()
-    except json.JSONDecodeError as error:
+        answer = response.json()
+    except (json.JSONDecodeError, RecursionError) as error:
         raise VendorError("The vendor's answer is not JSON.") from error
+    if not isinstance(answer, dict):
+        raise VendorError("The vendor's answer is not a JSON object.")
+    return answer

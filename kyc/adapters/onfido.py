@@ -29,6 +29,7 @@ from kyc.adapters.base import (
     digest_matches,
     header,
     text,
+    text_list,
 )
 
 BASE_URL = "https://api.eu.onfido.com/v3.6"
@@ -69,7 +70,7 @@ class OnfidoVendor(KycVendor):
         object_id = text(thing.get("id"), 60)
         if not action or not object_id:
             raise PayloadError("An Onfido event needs payload.action and payload.object.id.")
-        moment = thing.get("completed_at_iso8601") or thing.get("status") or ""
+        moment = text(thing.get("completed_at_iso8601") or thing.get("status"), 40)
         applicant_id = text(resource.get("applicant_id") or thing.get("applicant_id"), 120)
         outcome, reasons = Outcome.INFORMATION, []
         if action == "check.completed":
@@ -85,8 +86,9 @@ class OnfidoVendor(KycVendor):
         elif action == "workflow_run.completed":
             status = text(thing.get("status"), 20).lower()
             outcome = RUN_STATUSES.get(status, Outcome.INFORMATION)
-            reasons = [f"Onfido workflow run {object_id}: {status}"] + [
-                text(reason, 100) for reason in resource.get("reasons") or []
+            reasons = [
+                f"Onfido workflow run {object_id}: {status}",
+                *text_list(resource.get("reasons"), "payload.resource.reasons"),
             ]
         return Verdict(
             event_id=f"{action}:{object_id}:{moment}"[:120],
@@ -111,20 +113,26 @@ class OnfidoVendor(KycVendor):
         except VendorError as error:
             raise PayloadError(f"The check could not be read: {error}") from error
 
-    def verification_start(self, client, *, reference: str) -> VerificationStart:
-        """An applicant (Onfido keeps no id of ours: the caller records the applicant id) and an SDK token."""
-        person = {"first_name": client.first_name or "-", "last_name": client.last_name or "-"}
-        if client.email:
-            person["email"] = client.email
-        applicant = http.http_json(
-            "POST", f"{BASE_URL}/applicants/", headers=self._headers(), body=json.dumps(person).encode()
-        )
-        if not applicant.get("id"):
-            raise VendorError("Onfido created no applicant.")
+    def verification_start(self, client, *, reference: str, applicant_id: str = "") -> VerificationStart:
+        """An applicant (unless `applicant_id` names the one an earlier start created; Onfido keeps no
+        id of ours: the caller records the applicant id) and a fresh SDK token for it."""
+        if not applicant_id:
+            person = {"first_name": client.first_name or "-", "last_name": client.last_name or "-"}
+            if client.email:
+                person["email"] = client.email
+            applicant = http.http_json(
+                "POST", f"{BASE_URL}/applicants/", headers=self._headers(), body=json.dumps(person).encode()
+            )
+            applicant_id = text(applicant.get("id"), 120)
+            if not applicant_id:
+                raise VendorError("Onfido created no applicant.")
         token = http.http_json(
             "POST",
             f"{BASE_URL}/sdk_token",
             headers=self._headers(),
-            body=json.dumps({"applicant_id": applicant["id"], "referrer": "*://*/*"}).encode(),
+            body=json.dumps({"applicant_id": applicant_id, "referrer": "*://*/*"}).encode(),
         )
-        return VerificationStart(applicant_id=str(applicant["id"]), sdk_token=str(token.get("token") or ""))
+        sdk_token = text(token.get("token"), 4000)
+        if not sdk_token:
+            raise VendorError("Onfido gave no SDK token.")
+        return VerificationStart(applicant_id=applicant_id, sdk_token=sdk_token)

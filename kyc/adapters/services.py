@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.db import IntegrityError, connection, transaction
 
 from brokerage.audit import audit_log
+from brokerage.models import AuditRecord
 from crm.models import Client
-from kyc.adapters.base import Verdict, VerificationStart
+from kyc.adapters.base import Outcome, Verdict, VerificationStart
 from kyc.adapters.registry import vendor_for
 from kyc.models import KycSettings, VendorEvent
 
@@ -20,10 +21,10 @@ def client_reference(client: Client) -> str:
 
 
 def client_from_reference(reference: str) -> Client | None:
-    """The client an external id names in this tenant ("<schema>:<id>", or the bare id); None for
-    another tenant's reference or an unknown id."""
+    """The client an external id names in this tenant ("<schema>:<id>"); None for another tenant's
+    reference, an unknown id, or a bare id (which names no tenant, so it could be anyone's client)."""
     schema, _, number = reference.rpartition(":")
-    if schema and schema != connection.schema_name:
+    if schema != connection.schema_name:
         return None
     if not (number.isascii() and number.isdigit() and len(number) <= 18):  # a bigint, not any digit string
         return None
@@ -46,13 +47,41 @@ def client_for_verdict(provider: str, verdict: Verdict) -> Client | None:
     return started.client if started else None
 
 
+def vendor_approved(client: Client, provider: str) -> bool:
+    """Whether `provider`'s latest verdict on the client (kyc.webhooks audits each one it applies) is
+    an approval. With a vendor configured, the built-in checks alone approve nobody: kyc_evaluate
+    approves a complete file only on top of the vendor's approval."""
+    latest = (
+        AuditRecord.objects.filter(
+            action="kyc.vendor.verdict_applied",
+            object_type=Client._meta.label,
+            object_id=str(client.pk),
+            after__provider=provider,
+        )
+        .order_by("-id")
+        .values_list("after", flat=True)
+        .first()
+    )
+    return bool(latest) and latest.get("outcome") == Outcome.APPROVED
+
+
+def started_applicant(provider: str, client: Client) -> str:
+    """The vendor's applicant id from the client's earlier start there ("" if none)."""
+    started = VendorEvent.objects.filter(provider=provider, client=client, event_type=STARTED).order_by("-id").first()
+    return str(started.payload.get("applicant_id") or "") if started else ""
+
+
 def verification_start(*, client: Client, actor) -> VerificationStart:
-    """Open the client's verification at the tenant's vendor. For a real vendor the applicant id is
-    recorded (a VendorEvent "verification.started", event id "start:<applicant id>"), which is how
-    a vendor that never echoes our id (Onfido) is mapped back to the client."""
+    """Open the client's verification at the tenant's vendor, or continue the one an earlier start
+    opened (same applicant, a fresh link or token). For a real vendor the applicant id is recorded
+    (a VendorEvent "verification.started", event id "start:<applicant id>"), which is how a vendor
+    that never echoes our id (Onfido) is mapped back to the client. Raises VendorError when the
+    vendor fails, ImproperlyConfigured when the stored secrets cannot be decrypted."""
     settings = KycSettings.current()
     vendor = vendor_for(settings)
-    start = vendor.verification_start(client, reference=client_reference(client))
+    start = vendor.verification_start(
+        client, reference=client_reference(client), applicant_id=started_applicant(vendor.provider, client)
+    )
     if not vendor.uses_webhooks:
         return start
     with transaction.atomic():

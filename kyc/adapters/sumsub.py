@@ -34,6 +34,7 @@ from kyc.adapters.base import (
     digest_matches,
     header,
     text,
+    text_list,
 )
 
 ALGORITHMS = {"HMAC_SHA256_HEX": hashlib.sha256, "HMAC_SHA512_HEX": hashlib.sha512, "HMAC_SHA1_HEX": hashlib.sha1}
@@ -69,13 +70,13 @@ class SumsubVendor(KycVendor):
         applicant_id = text(payload.get("applicantId"), 120)
         if not event_type or not applicant_id:
             raise PayloadError("A Sumsub event needs a type and an applicantId.")
-        moment = payload.get("createdAtMs") or payload.get("createdAt") or ""
+        moment = text(payload.get("createdAtMs") or payload.get("createdAt"), 40)
         event_id = text(payload.get("correlationId"), 120) or f"{event_type}:{applicant_id}:{moment}"[:120]
         result = payload.get("reviewResult") if isinstance(payload.get("reviewResult"), dict) else {}
         outcome, reasons, message = Outcome.INFORMATION, [], ""
         if event_type == "applicantReviewed":
             answer = text(result.get("reviewAnswer"), 10).upper()
-            labels = [text(label, 60) for label in result.get("rejectLabels") or [] if label]
+            labels = text_list(result.get("rejectLabels"), "reviewResult.rejectLabels", 60)
             if answer == "GREEN":
                 outcome = Outcome.APPROVED
             elif answer == "RED":
@@ -117,18 +118,21 @@ class SumsubVendor(KycVendor):
         }
         return http.http_json(method, BASE_URL + path, headers=headers, body=body)
 
-    def verification_start(self, client, *, reference: str) -> VerificationStart:
-        """An applicant with our reference as externalUserId, and a WebSDK link for the client."""
-        applicant = self._call(
-            "POST",
-            "/resources/applicants?" + urlencode({"levelName": LEVEL_NAME}),
-            {"externalUserId": reference, "email": client.email or "", "phone": client.phone or ""},
-        )
-        if not applicant.get("id"):
-            raise VendorError("Sumsub created no applicant.")
+    def verification_start(self, client, *, reference: str, applicant_id: str = "") -> VerificationStart:
+        """An applicant with our reference as externalUserId (unless `applicant_id` names the one an
+        earlier start created: Sumsub refuses a second one), and a fresh WebSDK link for the client."""
+        if not applicant_id:
+            applicant = self._call(
+                "POST",
+                "/resources/applicants?" + urlencode({"levelName": LEVEL_NAME}),
+                {"externalUserId": reference, "email": client.email or "", "phone": client.phone or ""},
+            )
+            applicant_id = text(applicant.get("id"), 120)
+            if not applicant_id:
+                raise VendorError("Sumsub created no applicant.")
         link = self._call(
             "POST",
             "/resources/sdkIntegrations/levels/-/websdkLink",
             {"levelName": LEVEL_NAME, "userId": reference, "ttlInSecs": LINK_TTL_SECONDS},
         )
-        return VerificationStart(applicant_id=str(applicant["id"]), url=str(link.get("url") or ""))
+        return VerificationStart(applicant_id=applicant_id, url=text(link.get("url"), 2000))

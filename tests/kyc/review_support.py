@@ -12,7 +12,15 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from crm.models import Client
-from kyc.models import Document, DocumentCheck, FinancialProfile, Review, ScreeningHit
+from kyc.models import (
+    Document,
+    DocumentCheck,
+    FinancialProfile,
+    Questionnaire,
+    QuestionnaireAnswer,
+    Review,
+    ScreeningHit,
+)
 from tests import factories
 
 PASSPORT_EVIDENCE = {
@@ -65,8 +73,9 @@ def waiting_file(
     first_name: str = "Anna",
     last_name: str = "Schmidt",
 ) -> Review:
-    """A client whose complete file waits in the queue for `hours`, with a checked passport and,
-    when `hit`, a watchlist hit."""
+    """A client whose complete file waits in the queue for `hours`: a completed profile, a passed
+    questionnaire, a checked passport (in `document_status`), a proof of address that passed its
+    checks and, when `hit`, a watchlist hit."""
     user = factories.client_user(email)
     client = Client.objects.get(user=user)
     client.first_name, client.last_name = first_name, last_name
@@ -101,6 +110,21 @@ def waiting_file(
         outcome=DocumentCheck.Outcome.PASS if document_status == Document.Status.PASSED else "warn",
         summary="Machine-readable zone valid",
         evidence=PASSPORT_EVIDENCE,
+    )
+    questionnaire = Questionnaire.objects.filter(is_active=True).order_by("-version").first()
+    QuestionnaireAnswer.objects.create(
+        client=client, questionnaire=questionnaire, answers={}, score=questionnaire.pass_score, passed=True
+    )
+    Document.objects.create(
+        client=client,
+        kind=Document.Kind.PROOF_OF_ADDRESS,
+        file=f"kyc/{client.pk}/bill.enc",
+        original_name="bill.pdf",
+        content_type="application/pdf",
+        size=80_000,
+        sha256="c" * 64,
+        status=Document.Status.PASSED,
+        status_reason="Every check passed",
     )
     if hit:
         ScreeningHit.objects.create(

@@ -285,3 +285,38 @@ def test_a_decided_review_cannot_be_decided_again(people, decide):
     assert review.decided_by == people["cora"] and review.client_message == "Forged document"
     assert actions(review) == ["kyc.review.rejected"]
     assert not DocumentRequest.objects.exists()
+
+
+# An incomplete submission ------------------------------------------------------------------------------
+
+
+def _incomplete(review: Review) -> Review:
+    """The questionnaire and the proof of address gone: the file is not complete any more."""
+    review.client.questionnaire_answers.all().delete()
+    review.client.kyc_documents.filter(kind=Document.Kind.PROOF_OF_ADDRESS).delete()
+    return review
+
+
+@pytest.mark.parametrize("who", ["cora", None])
+def test_nobody_approves_a_file_the_client_has_not_completed_and_the_refusal_names_what_is_missing(people, who):
+    review = _incomplete(waiting_file("anna@alpha.test"))
+
+    with pytest.raises(ApplicationError) as refused:
+        review_approve(review, actor=people[who] if who else None)
+
+    assert refused.value.code == "not_approvable"
+    assert "The client has not completed: Appropriateness questionnaire, Proof of address." in refused.value.message
+    assert status_of(review) == (Status.OPEN, Client.KycStatus.PENDING)
+    assert actions(review) == []
+
+
+def test_a_monitoring_review_of_an_approved_client_closes_even_if_a_newer_level_asks_more(people):
+    """Ongoing monitoring: the client was approved on the file of the day; closing the review (a hit
+    decided) keeps them approved."""
+    review = _incomplete(waiting_file("anna@alpha.test", hit=True, hit_status=ScreeningHit.Status.FALSE_POSITIVE))
+    Client.objects.filter(pk=review.client_id).update(kyc_status=Client.KycStatus.APPROVED)
+    review.client.refresh_from_db()
+
+    review_approve(review, actor=people["cora"])
+
+    assert status_of(review) == (Status.APPROVED, Client.KycStatus.APPROVED)

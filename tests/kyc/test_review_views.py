@@ -213,7 +213,7 @@ def test_the_review_page_shows_the_whole_file(alpha, people, queue):
     assert page.status_code == 200
     html = page.content.decode()
     with tenant_context(alpha):
-        document = Document.objects.get(client=anna.client)
+        document = Document.objects.get(client=anna.client, kind=Document.Kind.PASSPORT)
         hit = ScreeningHit.objects.get(client=anna.client)
     assert f'href="/ops/crm/clients/{anna.client_id}/"' in html
     assert f'src="/kyc/files/{document.pk}/"' in html  # an image: previewed inline
@@ -235,6 +235,22 @@ def test_the_review_page_shows_the_whole_file(alpha, people, queue):
     assert "Personal and financial profile" in html and "Engineer" in html
     assert page.context["approve_refusal"].startswith("Decide the open watchlist hit first")
     assert "Reject the application" in html and "Ask the client" in html
+
+
+def test_the_review_page_says_what_the_client_has_not_completed_and_refuses_the_approval(alpha, people, queue):
+    eve = queue["eve"]
+    with tenant_context(alpha):
+        eve.client.kyc_documents.filter(kind=Document.Kind.PROOF_OF_ADDRESS).delete()
+    web = tenant_web_client(alpha, people["cora"])
+
+    page = web.get(f"/ops/kyc/reviews/{eve.pk}/")
+    assert page.context["approve_refusal"] == "The client has not completed: Proof of address."
+    assert "The client has not completed: Proof of address." in page.content.decode()
+
+    response = web.post(f"/ops/kyc/reviews/{eve.pk}/approve/", {"seen_status": "open"}, follow=True)
+    assert "The client has not completed: Proof of address." in response.content.decode()
+    with tenant_context(alpha):
+        assert Review.objects.get(pk=eve.pk).status == Review.Status.OPEN
 
 
 def test_a_pdf_is_linked_not_previewed(alpha, people, queue):
@@ -367,7 +383,7 @@ def test_accepting_and_rejecting_a_document_from_the_review(alpha, people, alpha
 def alpha_documents_ready(alpha, people):
     with tenant_context(alpha):
         review = waiting_file("nina@alpha.test", document_status=Document.Status.NEEDS_REVIEW)
-        return review, Document.objects.get(client=review.client)
+        return review, Document.objects.get(client=review.client, kind=Document.Kind.PASSPORT)
 
 
 # Watchlists and the dashboard ------------------------------------------------------------------------------

@@ -4,17 +4,23 @@ through the review path, duplicates, and the tenant line."""
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
+from cryptography.fernet import Fernet
 from django.db import connection
 from django_tenants.utils import tenant_context
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from brokerage.models import AuditRecord
 from crm.models import Client, Email
 from kyc.adapters import http as vendor_http
-from kyc.adapters.services import client_reference, verification_start
-from kyc.models import DocumentRequest, Review, VendorEvent
+from kyc.adapters.services import client_reference, vendor_approved, verification_start
+from kyc.models import Document, DocumentRequest, Review, VendorEvent
 from tests import factories
+from tests.kyc.screening_support import file_complete
 from tests.kyc.support_vendors import (
     SECRETS,
     onfido_body,
@@ -33,9 +39,12 @@ SECRET = SECRETS["alpha"]
 
 @pytest.fixture
 def dora(in_alpha):
-    """An alpha client who submitted her file to the vendor: pending, with an open review."""
-    client = factories.ClientFactory(
-        first_name="Dora", last_name="Vendor", kyc_status=KycStatus.PENDING, risk_level=Client.RiskLevel.LOW
+    """An alpha client who submitted her complete file and verified with the vendor: pending, with an
+    open review."""
+    client = file_complete(
+        factories.ClientFactory(
+            first_name="Dora", last_name="Vendor", kyc_status=KycStatus.PENDING, risk_level=Client.RiskLevel.LOW
+        )
     )
     Review.objects.create(client=client, reasons=["Waiting for the vendor"])
     return client
@@ -78,12 +87,16 @@ def test_a_signed_sumsub_green_approves_the_client_through_the_review(dora, http
     assert audit.after["kyc_status"] == "approved" and audit.after["event_id"] == "req-1"
 
 
-def test_the_bare_client_id_as_external_user_id_names_the_client_too(dora, http):
+def test_a_bare_client_id_as_external_user_id_names_no_client(dora, http):
+    """Only "<schema>:<id>" names a client: a bare id names no tenant, so it is stored as unknown."""
     vendor_use("sumsub", secret=SECRET)
     body = sumsub_body(str(dora.pk))
-    assert post(http, "sumsub", body, sumsub_headers(body, SECRET)).json()["outcome"] == "applied"
+    response = post(http, "sumsub", body, sumsub_headers(body, SECRET))
+    assert (response.status_code, response.json()["outcome"]) == (200, "unknown_client")
+    assert VendorEvent.objects.get().client is None
     dora.refresh_from_db()
-    assert dora.kyc_status == KycStatus.APPROVED
+    assert dora.kyc_status == KycStatus.PENDING
+    assert Review.objects.get(client=dora).status == Review.Status.OPEN
 
 
 def test_a_final_rejection_rejects_with_the_vendors_reason_for_the_client(dora, http):
@@ -328,3 +341,159 @@ def test_a_body_signed_with_another_tenants_secret_does_not_verify(alpha, beta, 
         beta_http = tenant_web_client(beta)
         assert post(beta_http, "sumsub", body, sumsub_headers(body, SECRET)).status_code == 401
         assert not VendorEvent.objects.exists()
+
+
+# --- an approval of a file the client has not completed ------------------------------------------
+
+
+def test_a_vendor_approval_of_an_incomplete_file_is_recorded_and_left_for_a_person(dora, http):
+    """Sumsub checks the identity; the questionnaire and the proof of address are ours to collect,
+    so its "approved" alone verifies nobody."""
+    dora.questionnaire_answers.all().delete()
+    dora.kyc_documents.filter(kind=Document.Kind.PROOF_OF_ADDRESS).delete()
+    vendor_use("sumsub", secret=SECRET)
+    body = sumsub_body(client_reference(dora))
+    response = post(http, "sumsub", body, sumsub_headers(body, SECRET))
+    assert response.status_code == 200
+    assert "the file is incomplete: Appropriateness questionnaire, Proof of address" in response.json()["detail"]
+    dora.refresh_from_db()
+    assert dora.kyc_status == KycStatus.PENDING
+    review = Review.objects.get(client=dora)
+    assert review.status == Review.Status.OPEN
+    assert (
+        "Sumsub approved the identity; the file is incomplete: Appropriateness questionnaire, Proof of address"
+        in review.reasons
+    )
+    assert VendorEvent.objects.get(event_type="applicantReviewed").client == dora
+    assert AuditRecord.objects.get(action="kyc.vendor.verdict_applied").after["outcome"] == "approved"
+    assert not AuditRecord.objects.filter(action="kyc.review.approved").exists()
+    assert not Email.objects.filter(client=dora, subject="Your account is verified").exists()
+
+
+def test_a_vendor_approval_of_a_client_who_never_started_opens_a_review_and_changes_no_status(in_alpha, http):
+    client = factories.ClientFactory(kyc_status=KycStatus.NOT_STARTED, risk_level=Client.RiskLevel.LOW)
+    vendor_use("sumsub", secret=SECRET)
+    body = sumsub_body(client_reference(client))
+    assert post(http, "sumsub", body, sumsub_headers(body, SECRET)).status_code == 200
+    client.refresh_from_db()
+    assert client.kyc_status == KycStatus.NOT_STARTED
+    review = Review.objects.get(client=client)
+    assert review.status == Review.Status.OPEN
+    assert any(
+        reason.startswith("Sumsub approved the identity; the file is incomplete: Personal and financial profile")
+        for reason in review.reasons
+    )
+
+
+# --- bad signed payloads: 400, never 500 -----------------------------------------------------------
+
+
+def _signed_sumsub(payload: dict | bytes) -> tuple[bytes, dict[str, str]]:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return body, sumsub_headers(body, SECRET)
+
+
+@pytest.mark.parametrize("labels", [7, "FORGERY", {"label": "FORGERY"}, [["nested"]], [{"a": 1}]])
+def test_sumsub_reject_labels_that_are_not_a_list_of_texts_are_a_400(dora, http, labels):
+    vendor_use("sumsub", secret=SECRET)
+    payload = json.loads(sumsub_body(client_reference(dora), answer="RED", reject_type="FINAL"))
+    payload["reviewResult"]["rejectLabels"] = labels
+    response = post(http, "sumsub", *_signed_sumsub(payload))
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_payload"
+    assert response.json()["error"]["message"] == "reviewResult.rejectLabels must be a list of texts."
+    _nothing_written(dora)
+
+
+@pytest.mark.parametrize("reasons", [7, "document_expired", {"why": "expired"}, [None, {"x": 1}]])
+def test_onfido_reasons_that_are_not_a_list_of_texts_are_a_400(dora, http, reasons):
+    vendor_use("onfido", secret=SECRET)
+    payload = json.loads(onfido_body(action="workflow_run.completed", object_id="run-1", result=None, applicant="a"))
+    payload["payload"]["object"]["status"] = "declined"
+    payload["payload"]["resource"]["reasons"] = reasons
+    body = json.dumps(payload).encode()
+    response = post(http, "onfido", body, onfido_headers(body, SECRET))
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "payload.resource.reasons must be a list of texts."
+    _nothing_written(dora)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"a": ' * 5000 + b"1" + b"}" * 5000, "The body is not valid JSON."),  # too deep for the parser
+        (b'{"a": ' * 50 + b"1" + b"}" * 50, "nested more than 20 levels deep"),
+        (b'{"type": "applicantReviewed", "applicantId": "a\\u0000b"}', "not text"),
+        (b'{"type": "applicantReviewed", "applicantId": "\\ud800"}', "not text"),
+        (b'{"type": "applicantReviewed", "applicantId": "a", "createdAtMs": NaN}', "not valid JSON"),
+        (b'{"type": "applicantReviewed", "applicantId": "a", "createdAtMs": Infinity}', "not valid JSON"),
+        (b'{"type": "applicantReviewed", "applicantId": "a", "createdAtMs": 1e999}', "not valid JSON"),
+    ],
+)
+def test_signed_bodies_we_could_not_store_or_walk_are_a_400(dora, http, body, message):
+    vendor_use("sumsub", secret=SECRET)
+    response = post(http, "sumsub", *_signed_sumsub(body))
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_payload"
+    assert message in response.json()["error"]["message"]
+    _nothing_written(dora)
+
+
+def test_a_secret_no_key_decrypts_answers_503_and_is_logged(dora, http, caplog):
+    """A key rotation gone wrong is ours to fix: the vendor gets a 503 (it retries later), not a 500."""
+    settings = vendor_use("sumsub", secret=SECRET)
+    settings.vendor_webhook_secret = Fernet(Fernet.generate_key()).encrypt(SECRET.encode()).decode()
+    settings.save()
+    body = sumsub_body(client_reference(dora))
+    with caplog.at_level(logging.ERROR, logger="kyc.webhooks"):
+        response = post(http, "sumsub", body, sumsub_headers(body, SECRET))
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "not_configured"
+    assert "cannot be decrypted" in caplog.text
+    _nothing_written(dora)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=12,
+)
+SUMSUB_KEYS = st.sampled_from(
+    ["type", "applicantId", "externalUserId", "correlationId", "createdAtMs", "reviewResult", "levelName"]
+)
+REVIEW_KEYS = st.sampled_from(
+    ["reviewAnswer", "reviewRejectType", "rejectLabels", "moderationComment", "clientComment"]
+)
+
+
+@given(
+    top=st.dictionaries(SUMSUB_KEYS, JSON_VALUES, max_size=7),
+    result=st.dictionaries(REVIEW_KEYS, JSON_VALUES, max_size=5),
+    typed=st.booleans(),
+)
+@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_no_signed_sumsub_body_gives_a_500(dora, http, top, result, typed):
+    """Whatever a holder of the secret signs (fields of any type, at any place), the answer is 200 or 400."""
+    vendor_use("sumsub", secret=SECRET)
+    payload = dict(top)
+    if typed:  # often enough a real verdict, so the apply path is reached too
+        payload.update(type="applicantReviewed", applicantId="app-1", reviewResult={**result, "reviewAnswer": "RED"})
+        payload.setdefault("externalUserId", client_reference(dora))
+    response = post(http, "sumsub", *_signed_sumsub(payload))
+    assert response.status_code in (200, 400), response.content
+
+
+def test_the_vendors_latest_applied_verdict_tells_whether_it_approved_the_client(dora, http):
+    """What kyc_evaluate reads with a vendor configured: an approval on record, and not undone since."""
+    vendor_use("sumsub", secret=SECRET)
+    dora.kyc_documents.filter(kind=Document.Kind.PROOF_OF_ADDRESS).delete()  # so the approval is only recorded
+    assert not vendor_approved(dora, "sumsub")
+
+    green = sumsub_body(client_reference(dora))
+    post(http, "sumsub", green, sumsub_headers(green, SECRET))
+    assert vendor_approved(dora, "sumsub")
+    assert not vendor_approved(dora, "onfido")
+
+    hold = sumsub_body(client_reference(dora), event_type="applicantOnHold", correlation="req-2")
+    post(http, "sumsub", hold, sumsub_headers(hold, SECRET))
+    assert not vendor_approved(dora, "sumsub")
