@@ -1,11 +1,15 @@
-"""KYC documents: upload (checked, stored encrypted, replacing the previous one of the same kind and
-side), the automatic checks run by a task after commit, and staff's accept / reject.
+"""KYC documents: upload (checked, stored encrypted), the automatic checks run by a task after
+commit, and staff's accept / reject.
 
 Document.status moves here (and to expired in kyc.expiry):
     checking -> passed | needs_review | failed          (the checks)
     passed | needs_review | failed | rejected -> accepted   (staff)
     passed | needs_review | failed | accepted -> rejected   (staff)
     any -> replaced                                      (a newer upload of the same kind and side)
+
+A good document (passed or accepted) stays in force until a newer one of its kind and side becomes
+good: a bad re-upload never takes a client's level away. Earlier uploads that are not good are
+replaced as soon as a newer one arrives.
 Every change is audited and ends in kyc.workflow.kyc_evaluate, which decides the client's file.
 """
 
@@ -42,6 +46,7 @@ Status = Document.Status
 ACCEPT_FROM = (Status.PASSED, Status.NEEDS_REVIEW, Status.FAILED, Status.REJECTED)
 REJECT_FROM = (Status.PASSED, Status.NEEDS_REVIEW, Status.FAILED, Status.ACCEPTED)
 MAX_TEXT = 5000
+REPLACED_REASON = "Replaced by a newer upload."
 
 
 def document_file_url(document: Document) -> str:
@@ -85,15 +90,16 @@ def document_upload(
     address_text: str = "",
     expires_on: date | None = None,
 ) -> Document:
-    """Check and store an upload, replacing the previous one of the same kind and side; the checks run
-    in a task once this commits. `expires_on` is what the client read off a document without an MRZ
-    (a driving licence)."""
+    """Check and store an upload, replacing earlier uploads of the same kind and side that are not
+    good (a good one stays until this one becomes good); the checks run in a task once this commits.
+    `expires_on` and `issued_on` are what the client read off a document without an MRZ (a driving
+    licence; `issued_on` is also a proof of address's date)."""
     _upload_allowed(actor, client)
     _side_valid(kind, side)
     checked = upload_check(upload)
     if kind == Document.Kind.SELFIE and not checked.content_type.startswith("image/"):
         shown = display_name(upload.name)
-        raise ApplicationError(f"{shown}: a selfie must be a photo (JPEG, PNG or WebP), not a PDF.")
+        raise ApplicationError(f"{shown}: A selfie must be a photo (JPEG, PNG or WebP), not a PDF.")
     text = (address_text if kind == Document.Kind.PROOF_OF_ADDRESS else mrz_text).strip()
     if len(text) > MAX_TEXT:
         raise ApplicationError(
@@ -103,9 +109,11 @@ def document_upload(
     stored_name = storage.file_save(checked.data)
     with transaction.atomic():
         Client.objects.select_for_update().get(pk=client.pk)  # one upload per client at a time
-        previous = Document.objects.filter(client=client, kind=kind, side=side).exclude(status=Status.REPLACED)
+        previous = Document.objects.filter(client=client, kind=kind, side=side).exclude(
+            status__in=(Status.REPLACED, *Document.GOOD)
+        )
         replaced = sorted(previous.values_list("pk", flat=True))
-        previous.update(status=Status.REPLACED, status_reason="Replaced by a newer upload.")
+        previous.update(status=Status.REPLACED, status_reason=REPLACED_REASON)
         document = Document.objects.create(
             client=client,
             kind=kind,
@@ -155,6 +163,17 @@ def _check_enqueue(schema: str, document_id: int) -> None:
             logger.exception("could not enqueue document_check(%s)", document_id)
 
 
+def _older_replace(document: Document) -> list[int]:
+    """`document` became good: earlier uploads of its kind and side (the good one it was waiting to
+    take over from) are replaced now. The caller holds the client's lock."""
+    older = Document.objects.filter(
+        client_id=document.client_id, kind=document.kind, side=document.side, pk__lt=document.pk
+    ).exclude(status=Status.REPLACED)
+    replaced = sorted(older.values_list("pk", flat=True))
+    older.update(status=Status.REPLACED, status_reason=REPLACED_REASON)
+    return replaced
+
+
 def document_checks_apply(document_id: int, *, today: date | None = None) -> Document | None:
     """Run the automatic checks of a document still being checked and store their results; None when
     it is not (checked already, replaced, gone): running twice changes nothing."""
@@ -177,7 +196,7 @@ def document_checks_apply(document_id: int, *, today: date | None = None) -> Doc
             data = storage.file_read(document.file)
         except (OSError, ImproperlyConfigured):  # lost or undecryptable: the client must send it again
             logger.exception("stored file of document %s cannot be read", document.pk)
-            results, updates = [CheckResult("file", FAIL, "The stored file cannot be read: upload it again.")], {}
+            results, updates = [CheckResult("file", FAIL, "We could not read the stored file. Upload it again.")], {}
         else:
             results, updates = document_checks(document, data, today=today)
         status, reason = status_resolve(results)
@@ -192,12 +211,13 @@ def document_checks_apply(document_id: int, *, today: date | None = None) -> Doc
             setattr(document, name, value)
         document.status, document.status_reason, document.checked_at = status, reason, timezone.now()
         document.save(update_fields=[*updates, "status", "status_reason", "checked_at"])
+        replaced = _older_replace(document) if status in Document.GOOD else []
         audit_log(
             actor=None,
             action="kyc.document.checked",
             obj=document,
             before={"status": Status.CHECKING},
-            after={"status": status, "checks": {r.name: r.outcome for r in results}},
+            after={"status": status, "checks": {r.name: r.outcome for r in results}, "replaced": replaced},
         )
         timeline_record(
             client_id=document.client_id,
@@ -248,12 +268,13 @@ def _document_decide(document: Document, *, actor, status: str, allowed, reason:
             label = Status(before).label.lower() if before else "gone"
             raise ApplicationError(f"This document can no longer be {verb}: it is {label}.")
         document.refresh_from_db()
+        replaced = _older_replace(document) if status in Document.GOOD else []
         audit_log(
             actor=actor,
             action=f"kyc.document.{verb}",
             obj=document,
             before={"status": before},
-            after={"status": status, "reason": reason},
+            after={"status": status, "reason": reason, "replaced": replaced},
         )
         timeline_record(
             client_id=document.client_id,

@@ -89,11 +89,11 @@ def upload_read(upload: UploadedFile) -> bytes:
     """The upload's bytes, refusing an oversized file before reading all of it."""
     name = display_name(upload.name)
     if upload.size is not None and upload.size > MAX_BYTES:
-        raise _refuse(name, f"the file is {_size_text(upload.size)}, over the {LIMIT_TEXT} limit.")
+        raise _refuse(name, f"The file is {_size_text(upload.size)}, over the {LIMIT_TEXT} limit.")
     upload.seek(0)
     data = upload.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
-        raise _refuse(name, f"the file is over the {LIMIT_TEXT} limit.")
+        raise _refuse(name, f"The file is over the {LIMIT_TEXT} limit.")
     return data
 
 
@@ -114,10 +114,10 @@ def bytes_check(data: bytes, *, name: str, declared_type: str = "") -> CheckedFi
     shown = display_name(name)
     size = len(data)
     if size > MAX_BYTES:
-        raise _refuse(shown, f"the file is {_size_text(size)}, over the {LIMIT_TEXT} limit.")
-    if size < MIN_BYTES:
-        why = "the file is empty." if size == 0 else f"the file is only {size} bytes: too small to be a document."
-        raise _refuse(shown, why)
+        raise _refuse(shown, f"The file is {_size_text(size)}, over the {LIMIT_TEXT} limit.")
+    if size == 0:
+        raise _refuse(shown, "The file is empty.")
+    # The type and content first: a small web page or locked PDF is refused for what it is.
     content_type = _detect_type(data, shown)
     extension = _check_claims(content_type, name=name, shown=shown, declared_type=declared_type)
     checked = CheckedFile(
@@ -131,6 +131,8 @@ def bytes_check(data: bytes, *, name: str, declared_type: str = "") -> CheckedFi
         checked.pages = _check_pdf(data, shown)
     else:
         checked.width, checked.height = _check_image(data, shown, PILLOW_FORMATS[content_type])
+    if size < MIN_BYTES:
+        raise _refuse(shown, f"The file is only {size} bytes: too small to be a readable photo or scan of a document.")
     return checked
 
 
@@ -153,11 +155,11 @@ def _detect_type(data: bytes, shown: str) -> str:
         what = {"zip": "a ZIP archive", "exe": "a program (EXE)", "elf": "a program", "gif": "a GIF image"}.get(
             kind.extension, f"a {kind.extension.upper()} file"
         )
-        raise _refuse(shown, f"the file is {what}, not {ACCEPTED_WORDS}.")
+        raise _refuse(shown, f"The file is {what}, not {ACCEPTED_WORDS}.")
     markup = _looks_like_markup(data)
     if markup:
-        raise _refuse(shown, f"the file is {markup}, not {ACCEPTED_WORDS}.")
-    raise _refuse(shown, f"the file's content is not {ACCEPTED_WORDS}.")
+        raise _refuse(shown, f"The file is {markup}, not {ACCEPTED_WORDS}.")
+    raise _refuse(shown, f"The file's content is not {ACCEPTED_WORDS}.")
 
 
 def _check_claims(content_type: str, *, name: str, shown: str, declared_type: str) -> str:
@@ -165,11 +167,15 @@ def _check_claims(content_type: str, *, name: str, shown: str, declared_type: st
     label, extensions = ACCEPTED[content_type]
     suffix = PurePath(name.replace("\\", "/")).suffix.lower().lstrip(".")
     if suffix and suffix not in extensions:
-        raise _refuse(shown, f"the name says .{suffix} but the file is a {label}. Upload it under its real type.")
+        raise _refuse(
+            shown,
+            f"The file's name ends in .{suffix} but it is a {label}. "
+            f"Rename it to .{extensions[0]}, or upload the original file.",
+        )
     declared = declared_type.split(";")[0].strip().lower()
     declared = CONTENT_TYPE_ALIASES.get(declared, declared)
     if declared not in GENERIC_CONTENT_TYPES and declared != content_type:
-        raise _refuse(shown, f"the file was sent as {declared} but it is a {label}.")
+        raise _refuse(shown, f"The file was sent as {declared} but it is a {label}. Upload the original file.")
     return suffix if suffix else extensions[0]
 
 
@@ -182,11 +188,11 @@ def _check_image(data: bytes, shown: str, expected_format: str) -> tuple[int, in
             with Image.open(io.BytesIO(data)) as image:
                 width, height = image.size
                 if image.format != expected_format:
-                    raise _refuse(shown, "the image's content does not match its type.")
+                    raise _refuse(shown, "The image's content does not match its type. Upload the original photo.")
                 if width * height > MAX_PIXELS:
                     raise _refuse(
                         shown,
-                        f"the image is {width} × {height} pixels, more than any photo of a document needs "
+                        f"The image is {width} × {height} pixels, more than any photo of a document needs "
                         f"(limit {MAX_PIXELS // 1_000_000} megapixels).",
                     )
                 image.verify()
@@ -195,29 +201,31 @@ def _check_image(data: bytes, shown: str, expected_format: str) -> tuple[int, in
     except ApplicationError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _refuse(shown, "the image is far too large to be a photo of a document.") from None
+        raise _refuse(shown, "The image is far too large to be a photo of a document.") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
-        raise _refuse(shown, "the image is damaged or incomplete and cannot be opened.") from error
+        raise _refuse(shown, "The image is damaged or incomplete and cannot be opened. Upload it again.") from error
     if width < 50 or height < 50:
-        raise _refuse(shown, f"the image is only {width} × {height} pixels: too small to read.")
+        raise _refuse(shown, f"The image is only {width} × {height} pixels: too small to read. Upload a larger photo.")
     return width, height
 
 
 def _check_pdf(data: bytes, shown: str) -> int:
     """Page count of a readable, unencrypted PDF without scripts, actions or attached files."""
     if b"%%EOF" not in data[-2048:]:
-        raise _refuse(shown, "the PDF is incomplete (it ends early); upload the whole file.")
+        raise _refuse(shown, "The PDF is incomplete (it ends early): upload the whole file.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             reader = PdfReader(io.BytesIO(data), strict=False)
             if reader.is_encrypted:
-                raise _refuse(shown, "the PDF is password-protected. Upload a copy without a password.")
+                raise _refuse(shown, "The PDF is password-protected: upload a copy without a password.")
             root = reader.trailer.get("/Root")
             script = _pdf_script(reader.trailer)
             if script:
                 raise _refuse(
-                    shown, f"the PDF contains scripts or embedded content ({script}), which we do not accept."
+                    shown,
+                    f"The PDF contains scripts or embedded content ({script}), which we do not accept. "
+                    "Upload a plain copy (print it to PDF again).",
                 )
             pages = len(reader.pages)
             for page in reader.pages[:MAX_PDF_PAGES]:
@@ -225,11 +233,13 @@ def _check_pdf(data: bytes, shown: str) -> int:
     except ApplicationError:
         raise
     except (PyPdfError, OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
-        raise _refuse(shown, "the PDF is damaged and cannot be opened.") from error
+        raise _refuse(shown, "The PDF is damaged and cannot be opened. Upload it again.") from error
     if root is None or pages == 0:
-        raise _refuse(shown, "the PDF has no pages.")
+        raise _refuse(shown, "The PDF has no pages.")
     if pages > MAX_PDF_PAGES:
-        raise _refuse(shown, f"the PDF has {pages} pages; at most {MAX_PDF_PAGES} are accepted.")
+        raise _refuse(
+            shown, f"The PDF has {pages} pages; at most {MAX_PDF_PAGES} are accepted. Upload only the pages we need."
+        )
     return pages
 
 

@@ -13,7 +13,7 @@ from datetime import date
 from brokerage.errors import ApplicationError
 from kyc.checks.address import address_checks
 from kyc.checks.mrz import expiry_check, mrz_checks
-from kyc.checks.result import FAIL, PASS, WARN, CheckResult
+from kyc.checks.result import FAIL, NEEDS_REVIEW_REASON, PASS, WARN, CheckResult
 from kyc.models import Document, KycSettings
 from kyc.uploads import bytes_check
 
@@ -32,24 +32,60 @@ def file_check(document: Document, data: bytes) -> CheckResult:
     return CheckResult("file", PASS, f"{facts['type']}, {shape}, {checked.size:,} bytes.", facts)
 
 
-def _identity_checks(document: Document, today: date) -> tuple[list[CheckResult], dict]:
-    if document.mrz_text.strip():
-        return mrz_checks(document.mrz_text, client=document.client, kind=document.kind, today=today)
-    if document.kind == Kind.DRIVING_LICENCE:
-        if document.expires_on:
-            return [expiry_check(document.expires_on, today=today)], {}
-        if document.side == Side.BACK:
-            return [], {}
-        return [
+def licence_dates_check(issued_on: date, *, expires_on: date | None, today: date) -> CheckResult:
+    """A driving licence's issue date, as the client read it off the card: not in the future, and
+    before its expiry date."""
+    evidence = {
+        "issued_on": issued_on.isoformat(),
+        "expires_on": expires_on.isoformat() if expires_on else None,
+        "today": today.isoformat(),
+    }
+    if issued_on > today:
+        return CheckResult(
+            "issue_date",
+            FAIL,
+            f"The issue date you gave ({issued_on:%d %b %Y}) is in the future. Check the date printed on the licence.",
+            evidence,
+        )
+    if expires_on and issued_on >= expires_on:
+        return CheckResult(
+            "issue_date",
+            FAIL,
+            f"The issue date you gave ({issued_on:%d %b %Y}) is not before the expiry date "
+            f"({expires_on:%d %b %Y}). Check the dates printed on the licence.",
+            evidence,
+        )
+    return CheckResult("issue_date", PASS, f"Issued on {issued_on:%d %b %Y}.", evidence)
+
+
+def _licence_checks(document: Document, today: date) -> list[CheckResult]:
+    """A driving licence has no MRZ: its dates are what the client read off it."""
+    results = []
+    if document.issued_on:
+        results.append(licence_dates_check(document.issued_on, expires_on=document.expires_on, today=today))
+    if document.expires_on:
+        results.append(expiry_check(document.expires_on, today=today))
+    elif document.side != Side.BACK:
+        results.append(
             CheckResult(
                 "expiry", WARN, "No expiry date was given: staff to read the licence and compare it with the profile."
             )
-        ], {}
+        )
+    return results
+
+
+def _identity_checks(document: Document, today: date) -> tuple[list[CheckResult], dict]:
+    if document.mrz_text.strip():
+        results, updates = mrz_checks(document.mrz_text, client=document.client, kind=document.kind, today=today)
+        if document.kind == Kind.DRIVING_LICENCE and document.issued_on:
+            expires_on = updates.get("expires_on") or document.expires_on
+            results.append(licence_dates_check(document.issued_on, expires_on=expires_on, today=today))
+        return results, updates
+    if document.kind == Kind.DRIVING_LICENCE:
+        return _licence_checks(document, today), {}
     if document.kind == Kind.ID_CARD and document.side == Side.FRONT:
-        return [], {}  # an identity card's zone is on the back, checked with that side
-    return [
-        CheckResult("mrz", WARN, "No machine-readable zone was given: staff to compare the document with the profile.")
-    ], {}
+        return [], {}  # an identity card's MRZ is on the back, checked with that side
+    return [CheckResult("mrz", WARN, "No MRZ was given: staff to compare the document with the profile.")], {}
 
 
 def _kind_checks(document: Document, today: date) -> tuple[list[CheckResult], dict]:
@@ -82,13 +118,14 @@ def document_checks(document: Document, data: bytes, *, today: date) -> tuple[li
 
 
 def status_resolve(results: list[CheckResult]) -> tuple[str, str]:
-    """The document status that follows from its checks, with the reason in plain words."""
+    """The document status that follows from its checks, with the reason the client reads: what
+    failed, in plain words; a document that needs a person only says so (the checks keep the detail
+    for staff)."""
     failed = [r.summary for r in results if r.outcome == FAIL]
     if failed:
         return Document.Status.FAILED, " ".join(failed)[:300]
-    warned = [r.summary for r in results if r.outcome == WARN]
-    if warned:
-        return Document.Status.NEEDS_REVIEW, " ".join(warned)[:300]
+    if any(r.outcome == WARN for r in results):
+        return Document.Status.NEEDS_REVIEW, NEEDS_REVIEW_REASON
     return Document.Status.PASSED, "Every automatic check passed."
 
 

@@ -1,4 +1,4 @@
-"""Reading the machine-readable zone (ICAO 9303) a client typed or an OCR step read, and comparing
+"""Reading the machine-readable zone (MRZ, ICAO 9303) a client typed or an OCR step read, and comparing
 it with the client's profile.
 
 OCR and typing noise is cleaned first: case, spaces, filler lookalikes (« ‹ ＜ ...), letters read in
@@ -37,7 +37,17 @@ CHECK_DIGIT_NAMES = {
     "birth date hash": "date of birth",
     "expiry date hash": "expiry date",
     "optional data hash": "optional data",
-    "final hash": "composite (whole zone)",
+    "final hash": "whole lines",
+}
+# How the client is told what an MRZ is, wherever a message names it.
+MRZ_WORDS = "the two or three lines of letters and <<< at the bottom of the photo page (the MRZ)"
+# The parts a wrongly typed check digit points at, in the client's words.
+PART_WORDS = {
+    "document number": "the document number",
+    "date of birth": "the date of birth",
+    "expiry date": "the expiry date",
+    "optional data": "the personal number",
+    "whole lines": "the whole lines",
 }
 FIELD_NAMES = {
     "document type format": "document type",
@@ -57,7 +67,7 @@ MRZ_COUNTRY_ALIASES = {"D": "DEU", "GBD": "GBR", "GBN": "GBR", "GBO": "GBR", "GB
 
 
 class MrzError(ValueError):
-    """The text cannot be read as a machine-readable zone; the message says why, for the client."""
+    """The text cannot be read as an MRZ; the message says why, for the client."""
 
 
 @dataclass
@@ -107,16 +117,23 @@ def mrz_clean(text: str) -> tuple[str, list[str], list[str]]:
         name = "TD3" if max(len(line) for line in lines) >= 40 else "TD2"
     else:
         raise MrzError(
-            f"The machine-readable zone has {len(lines)} line(s); a passport has 2 and an identity card 2 or 3."
+            f"You gave {len(lines)} line(s) of {MRZ_WORDS}: a passport has 2 and an identity card 2 or 3. "
+            "Type each line on a line of its own."
         )
     count, length, _ = FORMATS[name]
     lines = [_line_fix(line, length, number, corrections) for number, line in enumerate(lines, start=1)]
     for number, line in enumerate(lines, start=1):
         if len(line) != length:
-            raise MrzError(f"Line {number} of the zone has {len(line)} characters; a {name} line has {length}.")
+            raise MrzError(
+                f"Line {number} of {MRZ_WORDS} has {len(line)} characters, but it should have {length}. "
+                "Type the line exactly as printed, with every <."
+            )
         unreadable = sorted(set(re.sub(r"[A-Z0-9<]", "", line)))
         if unreadable:
-            raise MrzError(f"Line {number} of the zone holds characters an MRZ never has: {' '.join(unreadable)}")
+            raise MrzError(
+                f"Line {number} of {MRZ_WORDS} has characters that are never there: {' '.join(unreadable)}. "
+                "It holds only capital letters, digits and <."
+            )
     for index, start, end in DIGIT_SPANS[name]:
         span = lines[index][start:end]
         fixed = span.translate(LETTER_AS_DIGIT)
@@ -147,7 +164,7 @@ def mrz_parse(text: str, *, today: date) -> Mrz:
         checker = checker_class("\n".join(lines))
         fields = checker.fields()
     except (ValueError, IndexError) as error:
-        raise MrzError(f"The machine-readable zone cannot be read: {error}") from None
+        raise MrzError(f"We could not read {MRZ_WORDS}. Type the lines again exactly as printed.") from error
     falses = [description for description, ok in checker.report.fields if not ok]
     if name == "TD1":
         birth, expiry = lines[1][0:6], lines[1][8:14]
@@ -218,7 +235,12 @@ def _birth_check(mrz: Mrz, client: Client) -> CheckResult:
         "profile": client.date_of_birth.isoformat() if client.date_of_birth else None,
     }
     if mrz.birth_date is None:
-        return CheckResult("date_of_birth", FAIL, "The date of birth in the zone is not a valid date.", evidence)
+        return CheckResult(
+            "date_of_birth",
+            FAIL,
+            f"The date of birth in {MRZ_WORDS} is not a valid date. Check what you typed.",
+            evidence,
+        )
     if client.date_of_birth is None:
         return CheckResult(
             "date_of_birth", WARN, "The profile has no date of birth to compare: staff to confirm.", evidence
@@ -256,10 +278,26 @@ def _nationality_check(mrz: Mrz, client: Client) -> CheckResult:
 def expiry_check(expires_on: date | None, *, today: date) -> CheckResult:
     evidence = {"expires_on": expires_on.isoformat() if expires_on else None, "today": today.isoformat()}
     if expires_on is None:
-        return CheckResult("expiry", FAIL, "The expiry date is not a valid date.", evidence)
+        return CheckResult("expiry", FAIL, "The expiry date is not a valid date. Check what you typed.", evidence)
     if expires_on < today:
         return CheckResult("expiry", FAIL, f"The document expired on {expires_on:%d %b %Y}.", evidence)
     return CheckResult("expiry", PASS, f"Valid until {expires_on:%d %b %Y}.", evidence)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def typing_error_summary(failed_check_digits: list[str]) -> str:
+    """What the client reads when check digits do not match: the lines were typed (or photographed)
+    wrongly, and in which part. The whole-lines digit fails with any part, so it is named alone only."""
+    parts = [part for part in failed_check_digits if part != "whole lines"] or ["whole lines"]
+    words = [PART_WORDS.get(part, part) for part in parts]
+    where = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return _capital(
+        f"{MRZ_WORDS} seem to be typed wrongly: check {where}. "
+        "Type the lines again exactly as printed, or upload a sharper photo."
+    )
 
 
 def mrz_checks(text: str, *, client: Client, kind: str, today: date) -> tuple[list[CheckResult], dict]:
@@ -277,13 +315,13 @@ def mrz_checks(text: str, *, client: Client, kind: str, today: date) -> tuple[li
         "corrections": mrz.corrections,
     }
     if mrz.failed_check_digits:
-        failed = ", ".join(mrz.failed_check_digits)
+        result = CheckResult("mrz", FAIL, typing_error_summary(mrz.failed_check_digits), evidence)
+    elif mrz.invalid_fields:
         summary = (
-            f"The zone's check digits do not match for: {failed}. Check what you typed, or upload a sharper photo."
+            f"Some parts of {MRZ_WORDS} are not valid: {', '.join(mrz.invalid_fields)}. "
+            "Type the lines again exactly as printed."
         )
         result = CheckResult("mrz", FAIL, summary, evidence)
-    elif mrz.invalid_fields:
-        result = CheckResult("mrz", FAIL, "The zone has invalid fields: " + ", ".join(mrz.invalid_fields), evidence)
     elif kind == "passport" and not mrz.document_type.startswith("P"):
         result = CheckResult("mrz", WARN, f"The zone is of a {mrz.format} document, not a passport.", evidence)
     else:

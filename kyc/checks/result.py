@@ -8,6 +8,28 @@ from kyc.models import DocumentCheck
 
 PASS, WARN, FAIL = DocumentCheck.Outcome.PASS, DocumentCheck.Outcome.WARN, DocumentCheck.Outcome.FAIL
 
+# What staff read for each check's stored name (DocumentCheck.name), wherever checks are listed.
+CHECK_LABELS = {
+    "file": "File",
+    "mrz": "MRZ",
+    "name": "Name",
+    "date_of_birth": "Date of birth",
+    "nationality": "Nationality",
+    "expiry": "Expiry date",
+    "issue_date": "Issue date",
+    "name_and_address": "Name and address",
+    "face": "Face",
+    "checks": "Automatic checks",
+}
+
+# The status_reason of a document that needs a person: the client reads it, the checks keep the detail.
+NEEDS_REVIEW_REASON = "Our team will check this document by hand."
+
+
+def check_label(name: str) -> str:
+    """The label of a check; an unknown name (a check added later) is made readable."""
+    return CHECK_LABELS.get(name) or name.replace("_", " ").capitalize()
+
 
 @dataclass
 class CheckResult:

@@ -23,8 +23,8 @@ from crm.models import Client, TimelineEvent
 from kyc import documents, storage
 from kyc.checks.address import months_before
 from kyc.documents import document_accept, document_check_now, document_reject, document_upload
-from kyc.models import Document, DocumentCheck
-from kyc.requirements import requirement_states
+from kyc.models import Document, DocumentCheck, FinancialProfile, Questionnaire, QuestionnaireAnswer
+from kyc.requirements import client_level, requirement_states
 from kyc.tasks_documents import document_check
 from tests import factories
 from tests.kyc.test_mrz import td3
@@ -119,7 +119,7 @@ def test_a_bad_file_is_refused_and_nothing_is_stored(people, private_root):
     with pytest.raises(ApplicationError) as caught:
         document_upload(client=people.client, kind="passport", side="single", upload=bad, actor=people.carl)
     assert (
-        caught.value.message == "passport.jpg: the file is a web page (HTML), not a JPEG, PNG or WebP photo or a PDF."
+        caught.value.message == "passport.jpg: The file is a web page (HTML), not a JPEG, PNG or WebP photo or a PDF."
     )
     assert not Document.objects.exists()
     assert not private_root.exists() or not any(private_root.rglob("*.bin"))
@@ -127,7 +127,7 @@ def test_a_bad_file_is_refused_and_nothing_is_stored(people, private_root):
 
 def test_a_selfie_must_be_a_photo(people):
     pdf = SimpleUploadedFile("me.pdf", pdf_bytes(), content_type="application/pdf")
-    with pytest.raises(ApplicationError, match="a selfie must be a photo"):
+    with pytest.raises(ApplicationError, match="me.pdf: A selfie must be a photo"):
         document_upload(client=people.client, kind="selfie", side="single", upload=pdf, actor=people.carl)
 
 
@@ -193,7 +193,9 @@ def test_the_expired_specimen_fails_and_says_why(people, django_capture_on_commi
     assert "expired on 15 Apr 2012" in requirement_states(people.client)["identity"].detail
 
 
-def test_a_passport_without_a_zone_needs_a_review(people, django_capture_on_commit_callbacks):
+def test_a_passport_without_an_mrz_needs_a_review_and_only_staff_read_the_detail(
+    people, django_capture_on_commit_callbacks
+):
     document = upload_checked(
         django_capture_on_commit_callbacks,
         client=people.client,
@@ -202,10 +204,14 @@ def test_a_passport_without_a_zone_needs_a_review(people, django_capture_on_comm
         upload=photo(),
         actor=people.carl,
     )
-    assert document.status == Status.NEEDS_REVIEW
-    assert (
-        document.status_reason == "No machine-readable zone was given: staff to compare the document with the profile."
+    assert (document.status, document.status_reason) == (
+        Status.NEEDS_REVIEW,
+        "Our team will check this document by hand.",
     )
+    assert (
+        document.checks.get(name="mrz").summary == "No MRZ was given: staff to compare the document with the profile."
+    )
+    assert requirement_states(people.client)["identity"].detail == "Your passport is being checked"
 
 
 def test_a_selfie_always_goes_to_a_person(people, django_capture_on_commit_callbacks):
@@ -248,8 +254,11 @@ def test_a_recent_bill_with_name_and_address_passes_and_one_without_text_needs_a
         actor=people.carl,
         issued_on=recent,
     )
-    assert again.status == Status.NEEDS_REVIEW
-    assert again.status_reason == "No text of the document was given: staff to confirm the name and address."
+    assert (again.status, again.status_reason) == (Status.NEEDS_REVIEW, "Our team will check this document by hand.")
+    assert (
+        again.checks.get(name="name_and_address").summary
+        == "No text of the document was given: staff to confirm the name and address."
+    )
 
 
 def test_an_old_bill_fails(people, django_capture_on_commit_callbacks):
@@ -269,18 +278,43 @@ def test_an_old_bill_fails(people, django_capture_on_commit_callbacks):
 
 
 @pytest.mark.parametrize(
-    ("side", "expires_in_days", "status"),
+    ("side", "issued_days_ago", "expires_in_days", "status", "reason"),
     [
-        ("front", 400, Status.PASSED),
-        ("front", -1, Status.FAILED),
-        ("front", None, Status.NEEDS_REVIEW),
-        ("back", None, Status.PASSED),
+        ("front", None, 400, Status.PASSED, "Every automatic check passed."),
+        ("front", 700, 400, Status.PASSED, "Every automatic check passed."),
+        ("front", None, -1, Status.FAILED, "The document expired on {expires:%d %b %Y}."),
+        ("front", None, None, Status.NEEDS_REVIEW, "Our team will check this document by hand."),
+        ("back", None, None, Status.PASSED, "Every automatic check passed."),
+        (
+            "front",
+            -3,
+            400,
+            Status.FAILED,
+            "The issue date you gave ({issued:%d %b %Y}) is in the future. Check the date printed on the licence.",
+        ),
+        (
+            "back",
+            -3,
+            None,
+            Status.FAILED,
+            "The issue date you gave ({issued:%d %b %Y}) is in the future. Check the date printed on the licence.",
+        ),
+        (
+            "front",
+            10,
+            -30,
+            Status.FAILED,
+            "The issue date you gave ({issued:%d %b %Y}) is not before the expiry date ({expires:%d %b %Y}). "
+            "Check the dates printed on the licence. The document expired on {expires:%d %b %Y}.",
+        ),
     ],
 )
-def test_a_driving_licence_is_checked_on_its_expiry_date(
-    people, django_capture_on_commit_callbacks, side, expires_in_days, status
+def test_a_driving_licence_is_checked_on_its_issue_and_expiry_dates(
+    people, django_capture_on_commit_callbacks, side, issued_days_ago, expires_in_days, status, reason
 ):
-    expires_on = None if expires_in_days is None else timezone.localdate() + timedelta(days=expires_in_days)
+    today = timezone.localdate()
+    issued_on = None if issued_days_ago is None else today - timedelta(days=issued_days_ago)
+    expires_on = None if expires_in_days is None else today + timedelta(days=expires_in_days)
     document = upload_checked(
         django_capture_on_commit_callbacks,
         client=people.client,
@@ -288,9 +322,12 @@ def test_a_driving_licence_is_checked_on_its_expiry_date(
         side=side,
         upload=photo("licence.jpg"),
         actor=people.carl,
+        issued_on=issued_on,
         expires_on=expires_on,
     )
-    assert document.status == status
+    assert (document.status, document.status_reason) == (status, reason.format(issued=issued_on, expires=expires_on))
+    if issued_on:
+        assert document.checks.get(name="issue_date").evidence["issued_on"] == issued_on.isoformat()
 
 
 def test_a_new_upload_replaces_the_previous_one_of_the_same_kind_and_side_only(people):
@@ -306,6 +343,152 @@ def test_a_new_upload_replaces_the_previous_one_of_the_same_kind_and_side_only(p
     # A replaced document is never checked.
     assert document_check_now(front.pk) is False
     assert Document.objects.get(pk=front.pk).status == Status.REPLACED
+
+
+def level_one_ready(client) -> None:
+    """Everything the Basic level asks for but the identity document."""
+    FinancialProfile.objects.create(client=client, tax_residence="SE", completed_at=timezone.now())
+    questionnaire = Questionnaire.objects.filter(is_active=True).order_by("-version").first()
+    QuestionnaireAnswer.objects.create(
+        client=client, questionnaire=questionnaire, answers={}, score=questionnaire.pass_score, passed=True
+    )
+
+
+def passport(django_capture_on_commit_callbacks, people, mrz_text: str = "", name: str = "passport.jpg"):
+    return upload_checked(
+        django_capture_on_commit_callbacks,
+        client=people.client,
+        kind="passport",
+        side="single",
+        upload=photo(name),
+        actor=people.carl,
+        mrz_text=mrz_text,
+    )
+
+
+def test_a_failed_re_upload_keeps_the_passport_that_passed_and_the_level(people, django_capture_on_commit_callbacks):
+    from tests.kyc.test_mrz import TD3_SPECIMEN
+
+    level_one_ready(people.client)
+    good = passport(django_capture_on_commit_callbacks, people, valid_passport_zone())
+    assert good.status == Status.PASSED
+    assert client_level(people.client).name == "Basic"
+
+    bad = passport(django_capture_on_commit_callbacks, people, TD3_SPECIMEN, name="new.jpg")
+
+    assert bad.status == Status.FAILED
+    good.refresh_from_db()
+    assert good.status == Status.PASSED  # still in force
+    identity = requirement_states(people.client)["identity"]
+    assert identity.state == "met"
+    # What to fix in the newer upload is still shown.
+    assert identity.detail == (
+        "Passport accepted; your newer upload was not accepted: "
+        "Passport (single page): The document expired on 15 Apr 2012."
+    )
+    assert client_level(people.client).name == "Basic"
+    assert AuditRecord.objects.filter(action="kyc.document.uploaded").order_by("pk").last().after["replaced"] == []
+
+    newest = passport(django_capture_on_commit_callbacks, people, valid_passport_zone(), name="newest.jpg")
+
+    assert newest.status == Status.PASSED
+    statuses = dict(Document.objects.values_list("pk", "status"))
+    assert statuses == {good.pk: Status.REPLACED, bad.pk: Status.REPLACED, newest.pk: Status.PASSED}
+    checked = AuditRecord.objects.filter(action="kyc.document.checked", object_id=str(newest.pk)).get()
+    assert checked.after["replaced"] == [good.pk]
+    assert requirement_states(people.client)["identity"].detail == "Passport accepted"
+
+
+def test_a_re_upload_waiting_for_a_person_replaces_the_good_one_only_once_staff_accept_it(
+    people, django_capture_on_commit_callbacks
+):
+    level_one_ready(people.client)
+    good = passport(django_capture_on_commit_callbacks, people, valid_passport_zone())
+    waiting = passport(django_capture_on_commit_callbacks, people, name="no-mrz.jpg")
+
+    assert waiting.status == Status.NEEDS_REVIEW
+    good.refresh_from_db()
+    assert good.status == Status.PASSED
+    assert requirement_states(people.client)["identity"].state == "met"
+    assert client_level(people.client).name == "Basic"
+
+    document_accept(waiting, people.rita)
+
+    good.refresh_from_db()
+    assert (good.status, good.status_reason) == (Status.REPLACED, "Replaced by a newer upload.")
+    assert AuditRecord.objects.get(action="kyc.document.accepted").after["replaced"] == [good.pk]
+    assert requirement_states(people.client)["identity"].state == "met"
+
+
+def test_a_rejected_re_upload_keeps_the_accepted_one(people, django_capture_on_commit_callbacks):
+    first = upload_checked(
+        django_capture_on_commit_callbacks,
+        client=people.client,
+        kind="selfie",
+        side="single",
+        upload=photo("me.jpg"),
+        actor=people.carl,
+    )
+    document_accept(first, people.rita)
+    second = upload_checked(
+        django_capture_on_commit_callbacks,
+        client=people.client,
+        kind="selfie",
+        side="single",
+        upload=photo("me2.jpg"),
+        actor=people.carl,
+    )
+    document_reject(second, people.rita, "Your face is not visible.")
+
+    first.refresh_from_db()
+    assert first.status == Status.ACCEPTED
+    selfie = requirement_states(people.client)["selfie"]
+    assert (selfie.state, selfie.detail) == (
+        "met",
+        "Selfie accepted; your newer upload was not accepted: Selfie (single page): Your face is not visible.",
+    )
+
+
+def test_each_side_keeps_its_good_upload_until_that_side_is_good_again(people, django_capture_on_commit_callbacks):
+    def card(side: str, expires_in_days: int) -> Document:
+        return upload_checked(
+            django_capture_on_commit_callbacks,
+            client=people.client,
+            kind="driving_licence",
+            side=side,
+            upload=photo(f"{side}.jpg"),
+            actor=people.carl,
+            expires_on=timezone.localdate() + timedelta(days=expires_in_days),
+        )
+
+    front, back = card("front", 400), card("back", 400)
+    expired_front = card("front", -1)
+    assert expired_front.status == Status.FAILED
+    assert set(Document.objects.values_list("status", flat=True)) == {Status.PASSED, Status.FAILED}
+    assert requirement_states(people.client)["identity"].state == "met"
+
+    new_front = card("front", 800)
+
+    statuses = dict(Document.objects.values_list("pk", "status"))
+    assert statuses == {
+        front.pk: Status.REPLACED,
+        back.pk: Status.PASSED,
+        expired_front.pk: Status.REPLACED,
+        new_front.pk: Status.PASSED,
+    }
+
+
+def test_without_a_good_upload_the_newest_failure_is_what_is_missing(people, django_capture_on_commit_callbacks):
+    from tests.kyc.test_mrz import TD3_SPECIMEN
+
+    first = passport(django_capture_on_commit_callbacks, people, TD3_SPECIMEN)
+    second = passport(django_capture_on_commit_callbacks, people, TD3_SPECIMEN.replace("L898902C3", "L898902C4"))
+    first.refresh_from_db()
+    assert first.status == Status.REPLACED  # a failed upload does not wait for anything
+    identity = requirement_states(people.client)["identity"]
+    assert identity.state == "missing"
+    assert "Passport (single page): " + second.status_reason in identity.detail
+    assert identity.detail.endswith("Upload a passport, or both sides of an identity card or driving licence.")
 
 
 def test_the_check_task_is_idempotent(people):
@@ -351,7 +534,7 @@ def test_a_lost_stored_file_fails_its_check_instead_of_retrying_forever(people, 
     document.refresh_from_db()
     assert (document.status, document.status_reason) == (
         Status.FAILED,
-        "The stored file cannot be read: upload it again.",
+        "We could not read the stored file. Upload it again.",
     )
 
 
@@ -389,7 +572,7 @@ def test_a_rejection_needs_a_reason_which_the_client_then_reads(people, django_c
         "Your face is not visible: take the photo in daylight.",
     )
     assert requirement_states(people.client)["selfie"].detail.startswith(
-        "Selfie (single page): Your face is not visible: take the photo in daylight."
+        "We could not accept your upload. Selfie (single page): Your face is not visible: take the photo in daylight."
     )
 
 

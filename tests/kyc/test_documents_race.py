@@ -60,3 +60,25 @@ def test_two_reviewers_accepting_at_once_accept_it_once(alpha):
     with tenant_context(alpha):
         assert Document.objects.get(pk=document.pk).status == Document.Status.ACCEPTED
         assert AuditRecord.objects.filter(action="kyc.document.accepted").count() == 1
+
+
+def test_simultaneous_re_uploads_leave_the_accepted_one_in_force_and_one_newer_current(alpha):
+    with tenant_context(alpha):
+        carl = factories.client_user("carl@alpha.test")
+        rita = factories.staff_user("rita@alpha.test", roles=["support"])
+        first = SimpleUploadedFile("me.jpg", image_bytes("JPEG"), content_type="image/jpeg")
+        accepted = document_upload(client=carl.client, kind="selfie", side="single", upload=first, actor=carl)
+        document_accept(Document.objects.get(pk=accepted.pk), rita)
+    photos = [image_bytes("JPEG") for _ in range(6)]
+
+    def upload(index: int) -> Document:
+        upload = SimpleUploadedFile(f"me{index}.jpg", photos[index], content_type="image/jpeg")
+        return document_upload(client=carl.client, kind="selfie", side="single", upload=upload, actor=carl)
+
+    results = race(alpha, upload, count=6)
+    assert all(isinstance(result, Document) for result in results), results
+    with tenant_context(alpha):
+        current = dict(Document.objects.exclude(status=Document.Status.REPLACED).values_list("pk", "status"))
+        newest = Document.objects.order_by("-pk").first().pk
+        # Each new selfie needs a person: none takes over from the accepted one.
+        assert current == {accepted.pk: Document.Status.ACCEPTED, newest: Document.Status.NEEDS_REVIEW}

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crm.models import Client
+from kyc.checks import status_resolve
 from kyc.checks.mrz import MrzError, mrz_checks, mrz_clean, mrz_parse
 
 # ICAO Doc 9303 specimens (Utopia, Anna Maria Eriksson; expired in 2012).
@@ -102,16 +103,20 @@ def test_a_valid_passport_matching_the_profile_passes_every_check():
     assert name.evidence["scores"] == {"surname": 100, "given_names": 100}
 
 
+MRZ_WORDS = "The two or three lines of letters and <<< at the bottom of the photo page (the MRZ)"
+RETYPE = "Type the lines again exactly as printed, or upload a sharper photo."
+
+
 @pytest.mark.parametrize(
-    ("line", "position", "named"),
+    ("line", "position", "named", "part"),
     [
-        (1, 9, ["composite (whole zone)", "document number"]),
-        (1, 19, ["composite (whole zone)", "date of birth"]),
-        (1, 27, ["composite (whole zone)", "expiry date"]),
-        (1, 43, ["composite (whole zone)"]),
+        (1, 9, ["document number", "whole lines"], "the document number"),
+        (1, 19, ["date of birth", "whole lines"], "the date of birth"),
+        (1, 27, ["expiry date", "whole lines"], "the expiry date"),
+        (1, 43, ["whole lines"], "the whole lines"),
     ],
 )
-def test_a_wrong_check_digit_is_named(line, position, named):
+def test_a_wrong_check_digit_says_in_plain_words_which_part_was_typed_wrongly(line, position, named, part):
     lines = TD3_SPECIMEN.splitlines()
     wrong = str((int(lines[line][position]) + 1) % 10)
     lines[line] = lines[line][:position] + wrong + lines[line][position + 1 :]
@@ -119,8 +124,18 @@ def test_a_wrong_check_digit_is_named(line, position, named):
     assert sorted(mrz.failed_check_digits) == named
     results, _ = mrz_checks("\n".join(lines), client=profile(), kind="passport", today=TODAY)
     assert results[0].outcome == "fail"
-    assert results[0].summary.startswith("The zone's check digits do not match for: ")
-    assert all(name in results[0].summary for name in named)
+    assert results[0].summary == f"{MRZ_WORDS} seem to be typed wrongly: check {part}. {RETYPE}"
+
+
+def test_several_parts_typed_wrongly_are_all_named():
+    lines = TD3_SPECIMEN.splitlines()
+    lines[1] = lines[1][:9] + str((int(lines[1][9]) + 1) % 10) + lines[1][10:]
+    lines[1] = lines[1][:19] + str((int(lines[1][19]) + 1) % 10) + lines[1][20:]
+    results, _ = mrz_checks("\n".join(lines), client=profile(), kind="passport", today=TODAY)
+    assert results[0].summary == (
+        f"{MRZ_WORDS} seem to be typed wrongly: check the document number and the date of birth. {RETYPE}"
+    )
+    assert "check digit" not in results[0].summary.lower()
 
 
 def test_ocr_noise_is_cleaned_case_spaces_lookalikes_and_letters_in_digit_places():
@@ -143,9 +158,21 @@ def test_lines_missing_trailing_fillers_are_padded_and_extra_fillers_dropped():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("P<UTOERIKSSON", "The machine-readable zone has 1 line(s); a passport has 2 and an identity card 2 or 3."),
-        (TD3_SPECIMEN.replace("ZE184226B", "ZE184226BXYZ"), "Line 2 of the zone has 47 characters; a TD3 line has 44."),
-        (TD3_SPECIMEN.replace("ANNA", "AN$A"), "Line 1 of the zone holds characters an MRZ never has: $"),
+        (
+            "P<UTOERIKSSON",
+            "You gave 1 line(s) of the two or three lines of letters and <<< at the bottom of the photo page "
+            "(the MRZ): a passport has 2 and an identity card 2 or 3. Type each line on a line of its own.",
+        ),
+        (
+            TD3_SPECIMEN.replace("ZE184226B", "ZE184226BXYZ"),
+            "Line 2 of the two or three lines of letters and <<< at the bottom of the photo page (the MRZ) has 47 "
+            "characters, but it should have 44. Type the line exactly as printed, with every <.",
+        ),
+        (
+            TD3_SPECIMEN.replace("ANNA", "AN$A"),
+            "Line 1 of the two or three lines of letters and <<< at the bottom of the photo page (the MRZ) has "
+            "characters that are never there: $. It holds only capital letters, digits and <.",
+        ),
     ],
 )
 def test_an_unreadable_zone_is_a_clear_error(text, message):
@@ -279,3 +306,24 @@ def test_any_valid_zone_reads_back_and_any_changed_digit_of_its_number_is_caught
     wrong = str((int(number[position]) + shift) % 10)
     lines[1] = lines[1][:position] + wrong + lines[1][position + 1 :]
     assert "document number" in mrz_parse("\n".join(lines), today=TODAY).failed_check_digits
+
+
+@given(
+    position=st.integers(min_value=0, max_value=87),
+    replacement=st.sampled_from("0123456789ABCXYZ<$ "),
+    lines=st.sampled_from([1, 2, 3]),
+)
+def test_what_the_client_reads_about_a_mistyped_mrz_is_a_plain_sentence(position, replacement, lines):
+    """Whatever goes wrong in what was typed, the client's reason starts with a capital letter and
+    uses no internal words (zone, check digit, TD1/TD2/TD3, hash)."""
+    text = "".join(TD3_SPECIMEN.splitlines())
+    text = text[:position] + replacement + text[position + 1 :]
+    typed = "\n".join(text[i * 44 : (i + 1) * 44] for i in range(2))
+    if lines != 2:
+        typed = "\n".join(typed.splitlines()[:1] * lines)
+    results, _ = mrz_checks(typed, client=profile(), kind="passport", today=TODAY)
+    status, reason = status_resolve(results)
+    if status == "failed":
+        assert reason[0].isupper(), reason
+        words = reason.lower()
+        assert not any(jargon in words for jargon in ("zone", "check digit", "td1", "td2", "td3", "hash")), reason

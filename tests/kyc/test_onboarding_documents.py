@@ -111,7 +111,7 @@ def test_a_passport_whose_mrz_disagrees_with_the_profile_says_why(
     [
         ("passport.jpg", b"#!/bin/sh\necho hello\n" * 100, "JPEG"),
         ("passport.jpg", b"", "Choose a file to upload."),
-        ("passport.jpg", jpeg().getvalue()[:1500], "the image is damaged or incomplete"),
+        ("passport.jpg", jpeg().getvalue()[:1500], "The image is damaged or incomplete"),
     ],
     ids=["script-named-jpeg", "empty", "truncated-jpeg"],
 )
@@ -234,7 +234,7 @@ def test_a_selfie_must_be_a_photo(alpha, http, carl_client):
 
     assert response.status_code == 400
     bound = next(form for form, _, _ in response.context["forms"] if form.document_kind == "selfie")
-    assert any("a selfie must be a photo" in error for error in bound.errors["single"])
+    assert any("A selfie must be a photo" in error for error in bound.errors["single"])
 
 
 def test_the_upload_list_is_polled_while_checking_and_reloads_once_settled(alpha, http, carl_client):

@@ -90,18 +90,53 @@ def test_a_pdf_passes_with_its_page_count():
 
 def test_an_oversized_file_is_refused_before_it_is_read():
     data = b"\xff\xd8\xff" + b"0" * (MAX_BYTES + 2 * 1024 * 1024)
-    assert refusal(data, "huge.jpg") == "huge.jpg: the file is 12.0 MB, over the 10 MB limit."
+    assert refusal(data, "huge.jpg") == "huge.jpg: The file is 12.0 MB, over the 10 MB limit."
+
+
+def blank_pdf(password: str = "") -> bytes:
+    """A one-page PDF with nothing on it: a few hundred bytes."""
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    if password:
+        writer.encrypt(password)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def plain_png(size: tuple[int, int]) -> bytes:
+    """One colour: it compresses to a couple of hundred bytes."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 200, 200)).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def test_an_empty_or_tiny_file_is_refused():
-    assert refusal(b"", "empty.png") == "empty.png: the file is empty."
-    assert "too small to be a document" in refusal(image_bytes(size=(4, 4)), "dot.png")
+    assert refusal(b"", "empty.png") == "empty.png: The file is empty."
+    assert refusal(image_bytes(size=(4, 4)), "dot.png") == (
+        "dot.png: The image is only 4 × 4 pixels: too small to read. Upload a larger photo."
+    )
+    data = plain_png((60, 60))
+    assert refusal(data, "grey.png") == (
+        f"grey.png: The file is only {len(data)} bytes: too small to be a readable photo or scan of a document."
+    )
+    assert "too small to be a readable photo" in refusal(blank_pdf(), "blank.pdf")
+
+
+def test_a_small_file_of_another_kind_is_refused_for_what_it_is_not_for_its_size():
+    html = b"<!doctype html><html><body>Login expired</body></html>"
+    assert refusal(html, "bill.pdf") == (
+        "bill.pdf: The file is a web page (HTML), not a JPEG, PNG or WebP photo or a PDF."
+    )
+    locked = blank_pdf(password="secret")
+    assert len(locked) < 1024
+    assert refusal(locked, "bill.pdf") == "bill.pdf: The PDF is password-protected: upload a copy without a password."
 
 
 def test_a_corrupt_image_is_refused_as_damaged():
     data = image_bytes("PNG")
     message = refusal(data[: len(data) // 2], "half.png")
-    assert message == "half.png: the image is damaged or incomplete and cannot be opened."
+    assert message == "half.png: The image is damaged or incomplete and cannot be opened. Upload it again."
     jpeg = image_bytes("JPEG")
     assert "damaged" in refusal(jpeg[:200] + os.urandom(4000), "noise.jpg")
 
@@ -110,10 +145,10 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded():
     # Past Pillow's own guard (MAX_IMAGE_PIXELS) it refuses at open; below it, our smaller limit does.
     assert (
         refusal(png_bomb(30000, 30000), "bomb.png")
-        == "bomb.png: the image is far too large to be a photo of a document."
+        == "bomb.png: The image is far too large to be a photo of a document."
     )
     assert refusal(png_bomb(8000, 8000), "big.png") == (
-        "big.png: the image is 8000 × 8000 pixels, more than any photo of a document needs (limit 50 megapixels)."
+        "big.png: The image is 8000 × 8000 pixels, more than any photo of a document needs (limit 50 megapixels)."
     )
 
 
@@ -146,18 +181,19 @@ def test_other_content_disguised_with_a_document_name_is_refused(data, name, wor
 
 def test_a_name_that_contradicts_the_content_is_refused():
     assert refusal(image_bytes("PNG"), "statement.pdf") == (
-        "statement.pdf: the name says .pdf but the file is a PNG image. Upload it under its real type."
+        "statement.pdf: The file's name ends in .pdf but it is a PNG image. Rename it to .png, "
+        "or upload the original file."
     )
 
 
 def test_a_declared_type_that_contradicts_the_content_is_refused():
     message = refusal(image_bytes("PNG"), "scan.png", "application/pdf")
-    assert message == "scan.png: the file was sent as application/pdf but it is a PNG image."
+    assert message == "scan.png: The file was sent as application/pdf but it is a PNG image. Upload the original file."
 
 
 def test_a_password_protected_pdf_is_refused_with_that_reason():
     data = pdf_changed(lambda writer: writer.encrypt("secret"))
-    assert refusal(data, "locked.pdf") == "locked.pdf: the PDF is password-protected. Upload a copy without a password."
+    assert refusal(data, "locked.pdf") == "locked.pdf: The PDF is password-protected: upload a copy without a password."
 
 
 def _open_action(action: dict):
@@ -200,7 +236,7 @@ def _page_actions(writer):
 )
 def test_a_script_bearing_pdf_is_refused(change, found):
     message = refusal(pdf_changed(change), "statement.pdf")
-    assert message.startswith("statement.pdf: the PDF contains scripts or embedded content (")
+    assert message.startswith("statement.pdf: The PDF contains scripts or embedded content (")
     assert found in message
 
 
@@ -215,16 +251,16 @@ def test_an_open_action_that_only_goes_to_a_page_is_fine():
 def test_a_truncated_pdf_is_refused_as_incomplete():
     data = pdf_bytes()
     assert refusal(data[: len(data) * 2 // 3], "cut.pdf") == (
-        "cut.pdf: the PDF is incomplete (it ends early); upload the whole file."
+        "cut.pdf: The PDF is incomplete (it ends early): upload the whole file."
     )
 
 
 def test_a_corrupt_pdf_is_refused_as_damaged():
     data = b"%PDF-1.7\n" + os.urandom(3000) + b"\n%%EOF\n"
-    assert refusal(data, "broken.pdf") == "broken.pdf: the PDF is damaged and cannot be opened."
+    assert refusal(data, "broken.pdf") == "broken.pdf: The PDF is damaged and cannot be opened. Upload it again."
 
 
 def test_a_folder_sent_with_the_name_is_not_repeated_in_the_message():
     with pytest.raises(ApplicationError) as caught:
         upload_check(upload(b"", "C:\\Users\\me\\empty.png"))
-    assert caught.value.message == "empty.png: the file is empty."
+    assert caught.value.message == "empty.png: The file is empty."
