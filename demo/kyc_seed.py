@@ -84,7 +84,7 @@ def _people(spec: DemoTenant) -> list[KycPerson]:
         KycPerson(f"lucas.moreau@{spec.slug}.example", "Lucas", "Moreau", date(1996, 1, 9), "FR", "FR", "Lyon", answers=FAILING,
             address_text=False,
         ),
-        # Approved by the automatic checks; her passport expires within the notice period.
+        # Every check passes and the officer approved her; her passport expires within the notice period.
         KycPerson(
             f"sofia.rossi@{spec.slug}.example", "Sofia", "Rossi", date(1985, 9, 30), "IT", "IT", "Milan",
             passport_expires=today + timedelta(days=20),
@@ -229,6 +229,11 @@ def seed_kyc(tenant: Tenant, spec: DemoTenant) -> None:
         reza = Client.objects.get(email=f"reza.tehrani@{spec.slug}.example")
         review = Review.objects.filter(client=reza, status=Review.Status.OPEN).first()
         if review is not None and review.first_approver_id is None:
+            review_approve(review, actor=officer)
+        # Sofia's clean file: approved by the officer (automatic approval is off by default).
+        sofia = Client.objects.get(email=f"sofia.rossi@{spec.slug}.example")
+        review = Review.objects.filter(client=sofia, status=Review.Status.OPEN).first()
+        if review is not None:
             review_approve(review, actor=officer)
         lucas = Client.objects.get(email=f"lucas.moreau@{spec.slug}.example")
         review = Review.objects.filter(client=lucas, status=Review.Status.OPEN).first()

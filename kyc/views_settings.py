@@ -39,7 +39,9 @@ class PolicyForm(forms.Form):
         label="Approve clean files automatically",
         required=False,
         help_text="Files that pass every automatic check, with clean screening and a risk below high, are "
-        "approved without a person; everything else waits in the review queue.",
+        "approved without a person; everything else waits in the review queue. The built-in checks compare "
+        "what the client typed from a document (the MRZ lines, a bill's text), not the image itself: turn "
+        "this on only when an OCR step or a KYC vendor reads the documents.",
     )
     review_sla_hours = forms.IntegerField(
         label="Review SLA (hours)", help_text="Files waiting longer are shown as late in the review queue."

@@ -17,7 +17,9 @@ from crm.comms import email_send_system
 from crm.links import client_url
 from crm.models import Client
 from crm.timeline import timeline_record
-from kyc.models import Document, DocumentRequest, KycSettings, Review, ScreeningHit
+from kyc.adapters.registry import VENDORS
+from kyc.adapters.services import vendor_approved
+from kyc.models import Document, DocumentCheck, DocumentRequest, KycSettings, Review, ScreeningHit
 from kyc.requirements import requirement_states, submission_complete
 from kyc.risk import risk_assess
 
@@ -75,12 +77,19 @@ def kyc_status_set(client: Client, status: str, *, actor=None, reason: str = "",
     return True
 
 
+def _staff_detail(document: Document) -> str:
+    """What staff read about a document: the summaries of its checks that did not pass (the client's
+    own status_reason only says that a person will look)."""
+    flagged = [check.summary for check in document.checks.all() if check.outcome != DocumentCheck.Outcome.PASS]
+    return " ".join(flagged) or document.status_reason
+
+
 def review_reasons(client: Client, *, level: str) -> list[str]:
     """Why a person must look at this file; empty when the machine may decide it."""
     reasons = []
-    for document in client.kyc_documents.filter(status=Document.Status.NEEDS_REVIEW):
+    for document in client.kyc_documents.filter(status=Document.Status.NEEDS_REVIEW).prefetch_related("checks"):
         reasons.append(
-            f"{document.get_kind_display()} ({document.get_side_display().lower()}): {document.status_reason}"
+            f"{document.get_kind_display()} ({document.get_side_display().lower()}): {_staff_detail(document)}"
         )
     hits = client.screening_hits.filter(status=ScreeningHit.Status.OPEN).count()
     if hits:
@@ -145,7 +154,7 @@ def _monitoring_reasons(client: Client) -> tuple[list[str], list[ScreeningHit]]:
         kind__in=Document.IDENTITY_KINDS,
         status__in=[Document.Status.FAILED, Document.Status.NEEDS_REVIEW],
     ):
-        reasons.append(f"New {document.get_kind_display().lower()} after approval: {document.status_reason}")
+        reasons.append(f"New {document.get_kind_display().lower()} after approval: {_staff_detail(document)}")
     return reasons, confirmed
 
 
@@ -190,6 +199,11 @@ def kyc_evaluate(client_id: int, *, trigger: str) -> Client:
         if not answered or client.kyc_documents.filter(status=Document.Status.CHECKING).exists():
             return client  # the client still owes a document, or the check task evaluates again
         reasons = review_reasons(client, level=assessment.level)
+        vendor = VENDORS.get(KycSettings.current().provider)
+        if vendor is not None and vendor.uses_webhooks and not vendor_approved(client, vendor.provider):
+            reasons.append(
+                f"Waiting for {vendor.label}'s identity verification: the built-in checks alone do not approve"
+            )
         asked = sorted({kind for r in requests if r.requested_by_id for kind in r.kinds})
         if asked:
             reasons.append(

@@ -13,10 +13,10 @@ class VerificationLevel(models.Model):
     REQUIREMENTS = {
         "profile": "Personal and financial profile",
         "questionnaire": "Appropriateness questionnaire",
-        "identity": "Identity document, checked",
-        "address": "Proof of address, checked",
+        "identity": "Identity document",
+        "address": "Proof of address",
         "selfie": "Selfie",
-        "approval": "Approval by compliance",
+        "approval": "Approval by our compliance team",
     }
 
     number = models.PositiveSmallIntegerField(unique=True)
@@ -48,8 +48,10 @@ class KycSettings(models.Model):
     vendor_webhook_secret = models.TextField(blank=True)
     vendor_api_token = models.TextField(blank=True)
     # Files that pass every automatic check, with clean screening and a risk below high, are approved
-    # without a person; otherwise they wait in the review queue.
-    auto_approve = models.BooleanField(default=True)
+    # without a person; otherwise they wait in the review queue. Off by default: the built-in checks
+    # compare what the client typed from a document (MRZ lines, a bill's text), not the image itself,
+    # so only a tenant with an OCR step or a vendor reading the documents should turn it on.
+    auto_approve = models.BooleanField(default=False)
     review_sla_hours = models.PositiveSmallIntegerField(default=24)
     address_max_age_months = models.PositiveSmallIntegerField(default=3)
     expiry_notice_days = models.PositiveSmallIntegerField(default=30)

@@ -139,20 +139,20 @@ def test_a_sales_agent_cannot_change_a_level(alpha, sam):
 
 def test_policy_is_saved_and_audited_with_before_and_after(alpha, alice):
     response = tenant_client(alpha, alice).post(
-        reverse("ops:kyc_settings"), policy_post(auto_approve=None, review_sla_hours="48", screening_threshold="90")
+        reverse("ops:kyc_settings"), policy_post(auto_approve="on", review_sla_hours="48", screening_threshold="90")
     )
     assert response.status_code == 302
     with tenant_context(alpha):
         settings_row = KycSettings.current()
         assert (settings_row.auto_approve, settings_row.review_sla_hours, settings_row.screening_threshold) == (
-            False,
+            True,
             48,
             90,
         )
         record = AuditRecord.objects.get(action="kyc.settings.updated")
         assert record.actor_email == "alice@alpha.test"
         assert record.before["review_sla_hours"] == 24 and record.after["review_sla_hours"] == 48
-        assert record.before["auto_approve"] is True and record.after["auto_approve"] is False
+        assert record.before["auto_approve"] is False and record.after["auto_approve"] is True
 
 
 def test_vendor_secrets_are_stored_encrypted_and_shown_masked(alpha, alice):
@@ -597,3 +597,17 @@ def test_a_tampered_structured_form_is_refused_not_a_crash(alpha, alice):
     response = tenant_client(alpha, alice).post(reverse("ops:kyc_settings_questionnaire_new"), data)
     assert response.status_code == 400
     assert "Give a list with at least one question." in response.content.decode()
+
+
+@pytest.mark.parametrize("code", ["questionnaire", "csrfmiddlewaretoken"])
+def test_a_question_code_the_portal_form_uses_itself_is_refused(alpha, alice, code):
+    """The code names the question's field in the portal form: "questionnaire" would replace the
+    version id the form sends along, so no client could submit an answer."""
+    questions = [{**QUESTIONS[0], "code": code}, *QUESTIONS[1:]]
+    response = tenant_client(alpha, alice).post(reverse("ops:kyc_settings_questionnaire_new"), publish_post(questions))
+    assert response.status_code == 400
+    assert f"Question 1 ({code}): the code &#x27;{code}&#x27; is reserved by the portal&#x27;s form" in (
+        response.content.decode()
+    )
+    with tenant_context(alpha):
+        assert Questionnaire.objects.count() == 1

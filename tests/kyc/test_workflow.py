@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from crm.models import Client
-from kyc.models import Document, DocumentRequest, FinancialProfile, Review, ScreeningHit
+from kyc.models import Document, DocumentRequest, FinancialProfile, KycSettings, Review, ScreeningHit
 from kyc.requirements import deposit_allowance
 from kyc.review import review_approve
 from kyc.workflow import identity_changed, kyc_evaluate
@@ -32,7 +32,22 @@ def hit(client: Client, *, status=ScreeningHit.Status.OPEN, is_pep=False, decide
     )  # fmt: skip
 
 
-def test_a_clean_complete_file_is_approved_by_the_machine(in_alpha):
+def automatic_approval(on: bool = True) -> None:
+    KycSettings.objects.update_or_create(pk=1, defaults={"auto_approve": on})
+
+
+def test_by_default_a_clean_complete_file_waits_for_a_person(in_alpha):
+    client = complete_client()
+    kyc_evaluate(client.pk, trigger="test")
+    client.refresh_from_db()
+    assert client.kyc_status == KycStatus.PENDING
+    assert Review.objects.get(client=client).reasons == [
+        "Every file is reviewed by a person (automatic approval is off)"
+    ]
+
+
+def test_with_automatic_approval_on_a_clean_complete_file_is_approved_by_the_machine(in_alpha):
+    automatic_approval()
     client = complete_client()
     kyc_evaluate(client.pk, trigger="test")
     client.refresh_from_db()
@@ -41,6 +56,7 @@ def test_a_clean_complete_file_is_approved_by_the_machine(in_alpha):
 
 
 def test_a_file_waits_while_a_document_is_still_being_checked(in_alpha):
+    automatic_approval()
     client = complete_client()
     client.kyc_documents.filter(kind=Document.Kind.PROOF_OF_ADDRESS).update(status=Document.Status.CHECKING)
     kyc_evaluate(client.pk, trigger="test")
@@ -70,6 +86,7 @@ def test_a_high_risk_client_cannot_edit_their_way_past_the_second_approval(in_al
 
 
 def test_an_open_review_is_closed_only_by_a_person_even_when_its_reasons_are_gone(in_alpha):
+    automatic_approval()
     client = complete_client()
     the_hit = hit(client)
     kyc_evaluate(client.pk, trigger="test")
@@ -84,6 +101,7 @@ def test_an_open_review_is_closed_only_by_a_person_even_when_its_reasons_are_gon
 
 
 def test_documents_asked_for_by_staff_go_back_to_a_person_when_they_arrive(in_alpha):
+    automatic_approval()
     client = complete_client()
     officer = compliance_officer()
     DocumentRequest.objects.create(client=client, kinds=["passport"], message="Blurred", requested_by=officer)
@@ -106,6 +124,7 @@ def test_documents_asked_for_by_staff_go_back_to_a_person_when_they_arrive(in_al
 
 
 def test_a_match_confirmed_after_approval_stops_withdrawals_until_a_person_decides(in_alpha):
+    automatic_approval()
     client = complete_client()
     kyc_evaluate(client.pk, trigger="test")
     client.refresh_from_db()
@@ -118,6 +137,7 @@ def test_a_match_confirmed_after_approval_stops_withdrawals_until_a_person_decid
 
 
 def test_an_identity_change_after_approval_opens_a_review(in_alpha):
+    automatic_approval()
     client = complete_client()
     kyc_evaluate(client.pk, trigger="test")
     review = identity_changed(client.pk, {"last_name", "date_of_birth"})
@@ -160,3 +180,32 @@ def test_a_possible_sanctions_match_makes_the_client_high_risk_and_a_possible_pe
     assessment = risk_assess(pep, trigger="test")
     assert assessment.level == Client.RiskLevel.MEDIUM
     assert {"factor": "screening", "points": 40, "text": "Open PEP hit (90%): Someone Listed"} in assessment.reasons
+
+
+def test_a_confirmed_sanctions_match_cannot_be_approved_but_a_confirmed_pep_can_with_four_eyes(in_alpha):
+    from kyc.review import approve_refusal
+
+    automatic_approval()
+    officer = compliance_officer()
+    sanctioned, pep = complete_client(), complete_client()
+    hit(sanctioned, status=ScreeningHit.Status.CONFIRMED)
+    hit(pep, is_pep=True, status=ScreeningHit.Status.CONFIRMED)
+    for client in (sanctioned, pep):
+        kyc_evaluate(client.pk, trigger="test")
+    refusal = approve_refusal(Review.objects.get(client=sanctioned), officer)
+    assert "A confirmed sanctions match cannot be approved: Someone Listed (ofac_sdn)" in refusal
+    assert approve_refusal(Review.objects.get(client=pep), officer) == ""  # the first of two approvals
+
+
+def test_with_a_vendor_the_built_in_checks_alone_do_not_approve(in_alpha):
+    from tests.kyc.support_vendors import vendor_use
+
+    automatic_approval()
+    vendor_use("sumsub", secret="s3cret")
+    client = complete_client()
+    kyc_evaluate(client.pk, trigger="test")
+    client.refresh_from_db()
+    assert client.kyc_status == KycStatus.PENDING
+    assert Review.objects.get(client=client).reasons == [
+        "Waiting for Sumsub's identity verification: the built-in checks alone do not approve"
+    ]
