@@ -106,7 +106,8 @@ def _birth_date(value) -> date | None:
     age = today.year - value.year - ((today.month, today.day) < (value.month, value.day))
     if age < MINIMUM_AGE:
         raise ApplicationError(
-            f"Clients must be at least {MINIMUM_AGE}.", fields={"date_of_birth": [f"Under {MINIMUM_AGE} years old."]}
+            f"Clients must be at least {MINIMUM_AGE}.",
+            fields={"date_of_birth": [f"You must be at least {MINIMUM_AGE} to open an account."]},
         )
     return value
 

@@ -42,8 +42,18 @@ def _country_choices():
 class ProfileForm(forms.Form):
     """Personal data (saved on the CRM record) and the financial profile, in one form."""
 
-    first_name = forms.CharField(label="First name(s)", max_length=100, required=False)
-    last_name = forms.CharField(label="Last name", max_length=100, required=False)
+    first_name = forms.CharField(
+        label="First name(s)",
+        max_length=100,
+        required=False,
+        help_text="In Latin letters, as written in your passport or ID card.",
+    )
+    last_name = forms.CharField(
+        label="Last name",
+        max_length=100,
+        required=False,
+        help_text="In Latin letters, as written in your passport or ID card.",
+    )
     native_name = forms.CharField(
         label="Name in your own script",
         max_length=200,
@@ -66,9 +76,13 @@ class ProfileForm(forms.Form):
     tax_residence = forms.ChoiceField(label="Country of tax residence", choices=_country_choices, required=False)
     tax_id = forms.CharField(
         label="Tax identification number",
-        max_length=40,
         required=False,
-        help_text="Your TIN, national insurance or social security number, as used for taxes there.",
+        # The browser stops at 30; kyc.onboarding says what a tax number may hold.
+        widget=forms.TextInput(attrs={"maxlength": 30, "autocomplete": "off"}),
+        help_text=(
+            "Your TIN, national insurance or social security number, as used for taxes there: "
+            "letters, digits, spaces, '-', '/' and '.'."
+        ),
     )
     us_person = forms.BooleanField(
         label="I am a US citizen or US tax resident",

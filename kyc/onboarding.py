@@ -7,6 +7,8 @@ Documents are uploaded through kyc.documents.document_upload (the portal view ca
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -87,11 +89,53 @@ UNUSABLE = (
 )
 
 
+# Names as in the identity document's Latin (machine-readable) spelling; the native-script name
+# has its own field. Any Latin letter, accented or not, and the marks names are written with.
+NAME_MARKS = frozenset(" -'’.")
+LATIN_NAME_MESSAGE = (
+    "Use the Latin spelling from your passport or ID card; write your name in your own script in the field below."
+)
+OLDEST_BIRTH_YEAR = 1900
+OLDEST_AGE = 120
+TAX_ID = re.compile(r"[A-Za-z0-9 ./-]{4,30}")
+TAX_ID_MESSAGE = "Use 4 to 30 characters: letters, digits, spaces, hyphens (-), slashes (/) and dots (.)."
+
+
+def _latin_name(value: str) -> bool:
+    for char in unicodedata.normalize("NFC", value):
+        if char in NAME_MARKS or unicodedata.category(char) == "Mn":
+            continue
+        if not (char.isalpha() and unicodedata.name(char, "").startswith("LATIN")):
+            return False
+    return True
+
+
+def _age(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _personal_errors(values: dict[str, Any]) -> dict[str, list[str]]:
+    """What the portal asks beyond crm's checks: names in Latin letters and a plausible birth year."""
+    errors: dict[str, list[str]] = {}
+    for field in ("first_name", "last_name"):
+        if values.get(field) and not _latin_name(values[field]):
+            errors[field] = [LATIN_NAME_MESSAGE]
+    born = values.get("date_of_birth")
+    if isinstance(born, date) and (born.year < OLDEST_BIRTH_YEAR or _age(born, timezone.localdate()) > OLDEST_AGE):
+        errors["date_of_birth"] = [
+            f"Check the year: a date of birth must be in {OLDEST_BIRTH_YEAR} or later, for an age of at most "
+            f"{OLDEST_AGE}."
+        ]
+    return errors
+
+
 def _financial_errors(values: dict[str, Any]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for field in FINANCIAL_REQUIRED:
         if values.get(field) in (None, ""):
             errors[field] = [REQUIRED]
+    if values.get("tax_id") and not TAX_ID.fullmatch(values["tax_id"]):
+        errors["tax_id"] = [TAX_ID_MESSAGE]
     choices = {
         "employment": FinancialProfile.Employment.values,
         "annual_income": FinancialProfile.Band.values,
@@ -113,8 +157,8 @@ def _financial_errors(values: dict[str, Any]) -> dict[str, list[str]]:
 
 def profile_submit(*, client: Client, actor, personal: dict[str, Any], financial: dict[str, Any]) -> FinancialProfile:
     """Save the client's personal data (through crm's client_update, which checks ages, countries
-    and names) and financial profile together, or nothing; then screen a newly completed profile
-    and re-evaluate the file.
+    and names; the names in Latin letters and a birth year from 1900 are checked here) and financial
+    profile together, or nothing; then screen a newly completed profile and re-evaluate the file.
 
     Later edits re-screen through the "crm.client.updated" event when names, date of birth or
     nationality change (kyc.screening_hooks).
@@ -126,7 +170,11 @@ def profile_submit(*, client: Client, actor, personal: dict[str, Any], financial
     financial = {name: (value.strip() if isinstance(value, str) else value) for name, value in financial.items()}
     if financial.get("source_of_funds") != FinancialProfile.Funds.OTHER:
         financial["source_of_funds_detail"] = ""
+    for name in ("first_name", "last_name"):
+        if isinstance(personal.get(name), str):
+            personal[name] = unicodedata.normalize("NFC", personal[name])
     errors = {name: [REQUIRED] for name in PERSONAL_REQUIRED if personal.get(name) in (None, "")}
+    errors.update(_personal_errors(personal))
     errors.update(_financial_errors(financial))
 
     with transaction.atomic():

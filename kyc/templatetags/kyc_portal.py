@@ -19,6 +19,5 @@ def kyc_home_card(client):
         "client": client,
         "level": client_level(client, states),
         "to_do": [r for r in to_do if r.state == MISSING and r.code != "approval"],
-        "waiting": [r for r in to_do if r.state != MISSING],
         "next_step": next_step,
     }

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -25,7 +25,7 @@ from django.utils import timezone
 from brokerage.audit import audit_log, snapshot
 from brokerage.errors import ApplicationError
 from brokerage.events import event_publish
-from brokerage.money import money_text, quantize
+from brokerage.money import minor_units, money_text, quantize
 from crm.models import Client
 from kyc.requirements import deposit_allowance
 from payments import ledger
@@ -39,7 +39,7 @@ from payments.models import (
     PaymentMethod,
     SimulatedChainTransaction,
 )
-from payments.rates import RateUnavailable, amount_in
+from payments.rates import RateUnavailable, amount_in, rate_mid
 
 Status = Deposit.Status
 
@@ -258,12 +258,32 @@ def deposit_room(client: Client) -> DepositRoom:
     )
 
 
+def deposit_max(room: DepositRoom, *, currency: str, method_max: Decimal) -> Decimal:
+    """The largest deposit in `currency` the method and the client's verification level allow
+    together: what the level leaves, converted at today's mid rate and rounded down so that it passes
+    `deposit_limit_check`, when that is below the method's maximum."""
+    if room.remaining is None or room.unconverted:
+        return method_max
+    try:
+        rate, _ = rate_mid(currency, room.currency)
+    except RateUnavailable:
+        return method_max
+    # The check rounds the converted amount half-up: below remaining + half a unit passes.
+    ceiling = room.remaining + Decimal(1).scaleb(-minor_units(room.currency)) / 2
+    left = quantize(ceiling / rate, currency, rounding=ROUND_DOWN)
+    unit = Decimal(1).scaleb(-minor_units(currency))
+    while left > 0 and quantize(left * rate, room.currency) > room.remaining:
+        left -= unit
+    return min(method_max, max(left, Decimal(0)))
+
+
 def _limit_refusal(message: str) -> ApplicationError:
     return ApplicationError(message, fields={"amount": [message]}, code="kyc_limit")
 
 
 def deposit_limit_check(*, client: Client, currency: str, amount: Decimal) -> None:
-    """Refuse a deposit the client's verification level does not allow (call with the client row locked)."""
+    """Refuse a deposit the client's verification level does not allow. deposit_start calls it with
+    the client row locked; the portal also calls it at the amount step, before the confirmation page."""
     room = deposit_room(client)
     if not room.allowed:
         raise _limit_refusal(f"Deposits are not open at your verification stage yet. {room.reason}")

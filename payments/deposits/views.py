@@ -38,16 +38,31 @@ def _client(request) -> Client | None:
 BANK_LABELS = {"iban": "IBAN", "bic": "BIC", "sort_code": "Sort code", "account_number": "Account number"}
 
 
-def _preview(form: DepositStartForm) -> dict:
-    """Fee, net and limits for what the form holds so far; an error only once an amount is typed."""
+def _limit_error(error: ApplicationError) -> dict:
+    """A KYC limit refusal for the page: the service's plain-text pointer to the verification page
+    (kept for the API) becomes a link (payments/deposits/_limit_error.html)."""
+    before, hint, after = error.message.partition(services.VERIFICATION_HINT)
+    return {"before": before.strip(), "linked": bool(hint), "after": after.strip()}
+
+
+def _preview(form: DepositStartForm, client: Client | None) -> dict:
+    """Fee, net and limits (the method's, lowered to what the client's verification level leaves)
+    for what the form holds so far; an error only once an amount is typed."""
     method = form.chosen_method
     currency = form.data.get("currency") if form.is_bound else form.initial.get("currency")
     if currency not in form.currency_options:
         currency = form.currency_options[0] if form.currency_options else ""
     offer = MethodCurrency.objects.filter(method=method, currency=currency).first() if method else None
-    preview = {"method": method, "currency": currency, "offer": offer, "quote": None, "error": ""}
+    preview = {"method": method, "currency": currency, "offer": offer, "quote": None, "error": "", "limit_error": None}
+    if offer is None:
+        return preview
+    room = services.deposit_room(client) if client is not None else None
+    preview["max_amount"] = (
+        services.deposit_max(room, currency=currency, method_max=offer.max_amount) if room else offer.max_amount
+    )
+    preview["max_from_level"] = preview["max_amount"] < offer.max_amount
     raw = (form.data.get("amount") or "").strip() if form.is_bound else ""
-    if offer is None or not raw:
+    if not raw:
         return preview
     try:
         amount = Decimal(raw.replace(",", ""))
@@ -56,8 +71,15 @@ def _preview(form: DepositStartForm) -> dict:
         return preview
     try:
         preview["quote"] = services.deposit_quote(method=method, currency=currency, amount=amount)
+        if client is not None:
+            services.deposit_limit_check(client=client, currency=currency, amount=preview["quote"].amount)
     except ApplicationError as error:
-        preview["error"] = " ".join(message for messages in error.fields.values() for message in messages) or str(error)
+        preview["quote"] = None
+        if error.code == "kyc_limit":
+            preview["limit_error"] = _limit_error(error)
+        else:
+            texts = [text for field_texts in error.fields.values() for text in field_texts]
+            preview["error"] = " ".join(texts) or str(error)
     return preview
 
 
@@ -75,6 +97,7 @@ def deposit_new(request):
     if client is None:
         return render(request, "payments/deposits/portal_no_client.html")
     form = DepositStartForm(request.POST or None)
+    limit_error = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -89,15 +112,25 @@ def deposit_new(request):
                 )
                 return redirect(_next_step(deposit))
             quote = services.deposit_quote(method=data["method"], currency=data["currency"], amount=data["amount"])
+            # Checked again, under the client's lock, when the deposit starts; here so that nobody is
+            # asked to confirm a deposit their verification level does not allow.
+            services.deposit_limit_check(client=client, currency=data["currency"], amount=quote.amount)
         except ApplicationError as error:
-            error.add_to_form(form)
+            if error.code == "kyc_limit":
+                limit_error = _limit_error(error)
+            else:
+                error.add_to_form(form)
         else:
             return render(
                 request,
                 "payments/deposits/portal_review.html",
                 {"form": form, "quote": quote, "method": data["method"]},
             )
-    context = {"form": form, "preview": _preview(form), "room": services.deposit_room(client)}
+    preview = _preview(form, client)
+    if limit_error is not None:
+        # The form's own error; the preview would only repeat it.
+        preview["limit_error"] = None
+    context = {"form": form, "preview": preview, "room": services.deposit_room(client), "limit_error": limit_error}
     return render(request, "payments/deposits/portal_new.html", context)
 
 
@@ -105,7 +138,7 @@ def deposit_new(request):
 def deposit_preview(request):
     """HTMX: the form's fields (currencies of the chosen method) and the fee preview."""
     form = DepositStartForm(request.GET)
-    context = {"form": form, "preview": _preview(form), "redraw": True}
+    context = {"form": form, "preview": _preview(form, _client(request)), "redraw": True}
     return render(request, "payments/deposits/_start_fields.html", context)
 
 

@@ -12,6 +12,7 @@ from brokerage.csv_export import csv_download, csv_safe
 from brokerage.errors import ApplicationError
 from brokerage.money import quantize
 from brokerage.permissions import capability_required
+from kyc.requirements import deposit_allowance
 from payments import ledger, selectors
 from payments.models import Deposit, TradingTransfer, Withdrawal
 from payments.rates import is_stale
@@ -74,6 +75,8 @@ def portal_funds(request):
         "page": page,
         "query": query.urlencode(),
         "has_funds": any(w.available > 0 for w in wallets),
+        # At a verification level without deposits, the first step is verifying, not depositing.
+        "deposits_open": deposit_allowance(client).allowed,
     }
     return render(request, "payments/wallets/portal_funds.html", context)
 

@@ -74,7 +74,7 @@ def test_client_completes_profile_fails_the_test_uploads_a_passport_and_sees_wha
     page.get_by_role("button", name="Save and continue").click()
 
     expect(page.get_by_text("Some fields need fixing")).to_be_visible()
-    expect(page.locator("#id_date_of_birth-field")).to_contain_text("Under 18 years old.")
+    expect(page.locator("#id_date_of_birth-field")).to_contain_text("You must be at least 18 to open an account.")
     expect(page.locator("#id_source_of_funds_detail-field")).to_contain_text("Describe where the money comes from.")
     expect(page.get_by_label("Street and number")).to_have_value("12 Harbour Street")
     screenshot(page, "kyc-portal-profile-errors")
@@ -119,13 +119,26 @@ def test_client_completes_profile_fails_the_test_uploads_a_passport_and_sees_wha
     expect(page.locator("#kyc-level")).to_contain_text("Level 1: Basic")
     expect(page.locator("#kyc-level")).to_contain_text("Up to 5,000.00 USD in all")
     missing = page.locator("#kyc-missing")
-    expect(missing).to_contain_text("Proof of address")
-    expect(missing).to_contain_text("Do it now")
+    expect(missing.get_by_role("link", name="Upload a proof of address")).to_be_visible()
+    # The call to action does not repeat the file's details below it.
+    expect(missing).not_to_contain_text("utility bill")
+    expect(page.locator("#requirement-address")).to_contain_text("Action needed")
+    expect(page.locator("#requirement-address")).to_contain_text("utility bill")
     expect(page.locator("#requirement-profile")).to_have_attribute("data-state", "met")
     expect(page.locator("#requirement-questionnaire")).to_contain_text("you acknowledged the risk warning")
     expect(page.locator(".stepper li.current")).to_contain_text("Documents")
     screenshot(page, "kyc-portal-status")
     page.set_viewport_size({"width": 390, "height": 844})
+    # On a phone the levels and the uploads are cards: nothing sticks out on the right, no scrolling
+    # sideways, and a passed document's badge is not repeated in words under it.
+    for cell in (
+        page.locator(".levels-table td[data-label=Withdrawals]").all()
+        + page.locator("#kyc-documents td.doc-file").all()
+    ):
+        box = cell.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    expect(page.locator("#kyc-documents tbody tr").first).not_to_contain_text("Every automatic check passed")
     screenshot(page, "kyc-portal-status-phone")
 
     with tenant_context(alpha):
@@ -136,3 +149,30 @@ def test_client_completes_profile_fails_the_test_uploads_a_passport_and_sees_wha
         assert not answer.passed
         assert answer.warning_acknowledged_at is not None
         assert Document.objects.get(client=client).status == Document.Status.PASSED
+
+
+def test_a_failed_upload_reads_action_needed_with_its_reasons_on_a_phone(page, site, alpha, screenshot):
+    with tenant_context(alpha):
+        user = factories.client_user("ivan@alpha.test")
+        client = Client.objects.get(user=user)
+        for side, reason in (
+            ("front", "The photo is too blurry to read."),
+            ("back", "The machine-readable lines do not match the document."),
+        ):
+            Document.objects.create(
+                client=client, kind="id_card", side=side, file="x",
+                original_name=f"identity-card-{side}-side-photographed-at-home-2026.jpg",
+                content_type="image/jpeg", size=2000, sha256=side[0] * 64, status="failed", status_reason=reason,
+            )  # fmt: skip
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, site.tenant("alpha", "/accounts/login/?next=/portal/verification/"), "ivan@alpha.test")
+    identity = page.locator("#requirement-identity")
+    expect(identity).to_contain_text("Action needed")
+    expect(identity).to_contain_text(
+        "We could not accept your uploads. Identity card (front): The photo is too blurry to read. Identity card "
+        "(back): The machine-readable lines do not match the document. Upload a passport"
+    )
+    expect(page.locator("#kyc-missing").get_by_role("link", name="Upload an identity document")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "kyc-portal-status-failed-phone")

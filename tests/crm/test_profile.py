@@ -89,6 +89,13 @@ def test_bad_values_are_refused_and_nothing_is_written(people, changes, field):
     assert not TimelineEvent.objects.exists()
 
 
+def test_an_under_age_date_of_birth_says_how_old_a_client_must_be(people):
+    seventeen = timezone.localdate() - timedelta(days=17 * 365)
+    with pytest.raises(ApplicationError) as caught:
+        client_update(actor=people.sam, client=people.ada, changes={"date_of_birth": seventeen.isoformat()})
+    assert caught.value.fields["date_of_birth"] == ["You must be at least 18 to open an account."]
+
+
 def test_fields_outside_the_profile_are_refused(people):
     for field in ("sales_agent", "kyc_status", "first_deposit_at", "lead_stage"):
         with pytest.raises(ApplicationError, match="cannot be changed"):

@@ -228,7 +228,7 @@ def test_profile_shows_every_field_error_and_writes_nothing(alpha, http, carl_cl
     assert response.status_code == 400
     errors = response.context["form"].errors
     assert errors["last_name"] == ["This field is required."]
-    assert errors["date_of_birth"] == ["Under 18 years old."]
+    assert errors["date_of_birth"] == ["You must be at least 18 to open an account."]
     assert errors["employer"] == ["Tell us who you work for."]
     assert errors["source_of_funds_detail"] == ["Describe where the money comes from."]
     assert errors["annual_income"] == ["This field is required."]
@@ -256,6 +256,75 @@ def test_profile_refuses_bad_values_with_a_field_message(alpha, http, carl_clien
     assert message in response.context["form"].errors[field]
     with tenant_context(alpha):
         assert not FinancialProfile.objects.filter(client=carl_client).exists()
+
+
+LATIN_ONLY = (
+    "Use the Latin spelling from your passport or ID card; write your name in your own script in the field below."
+)
+TAX_ID_RULE = "Use 4 to 30 characters: letters, digits, spaces, hyphens (-), slashes (/) and dots (.)."
+TOO_OLD = "Check the year: a date of birth must be in 1900 or later, for an age of at most 120."
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("date_of_birth", "1899-12-31", TOO_OLD),
+        ("date_of_birth", "0001-01-01", TOO_OLD),
+        ("first_name", "Юлия", LATIN_ONLY),
+        ("last_name", "Щукина", LATIN_ONLY),
+        ("last_name", "王", LATIN_ONLY),
+        ("first_name", "Carl2", LATIN_ONLY),
+        ("last_name", "Jensen <b>", LATIN_ONLY),
+        ("tax_id", "QQ1", TAX_ID_RULE),
+        ("tax_id", "Q" * 31, TAX_ID_RULE),
+        ("tax_id", "QQ12;DROP", TAX_ID_RULE),
+        ("tax_id", "ИНН 770412", TAX_ID_RULE),
+    ],
+)
+def test_profile_refuses_implausible_birth_dates_non_latin_names_and_odd_tax_ids(
+    alpha, http, carl_client, field, value, message
+):
+    response = http.post(url("kyc_profile"), profile_data(**{field: value}))
+    assert response.status_code == 400
+    assert response.context["form"].errors[field] == [message]
+    with tenant_context(alpha):
+        assert not FinancialProfile.objects.filter(client=carl_client).exists()
+
+
+def test_an_age_over_120_is_refused_and_120_is_accepted(alpha, http, carl_client):
+    today = timezone.localdate()
+    too_old = date(today.year - 121, 1, 1)
+    response = http.post(url("kyc_profile"), profile_data(date_of_birth=too_old.isoformat()))
+    assert response.context["form"].errors["date_of_birth"] == [TOO_OLD]
+    oldest = date(today.year - 120, 1, 1)
+    assert http.post(url("kyc_profile"), profile_data(date_of_birth=oldest.isoformat())).status_code == 302
+    with tenant_context(alpha):
+        assert Client.objects.get(pk=carl_client.pk).date_of_birth == oldest
+
+
+def test_accented_latin_names_and_a_native_script_name_are_saved(alpha, http, carl_client):
+    response = http.post(
+        url("kyc_profile"),
+        profile_data(
+            first_name="Zoë Ångström-D'Arcy",
+            last_name="Đặng O’Neill Jr.",
+            native_name="Юлия Щукина",
+            tax_id="12/345.678-90 A",
+        ),
+    )
+    assert response.status_code == 302
+    with tenant_context(alpha):
+        client = Client.objects.get(pk=carl_client.pk)
+        assert (client.first_name, client.last_name) == ("Zoë Ångström-D'Arcy", "Đặng O’Neill Jr.")
+        assert client.native_name == "Юлия Щукина"
+        assert FinancialProfile.objects.get(client=client).tax_id == "12/345.678-90 A"
+
+
+def test_a_name_with_combining_accents_is_stored_composed(alpha, http, carl_client):
+    response = http.post(url("kyc_profile"), profile_data(first_name="Rene\u0301e"))
+    assert response.status_code == 302
+    with tenant_context(alpha):
+        assert Client.objects.get(pk=carl_client.pk).first_name == "Renée"
 
 
 def test_a_retired_client_needs_no_occupation_or_employer(alpha, http, carl_client):
@@ -555,12 +624,70 @@ def test_status_shows_staffs_requests_and_documents_with_their_reasons(alpha, ht
 
     page = http.get(url("kyc_status")).content.decode()
 
-    assert "Our team asked you for a document" in page
+    assert "Our team asked you for more documents" in page
     assert "Proof of address" in page and "Your bill is older than three months." in page
     assert "Failed the automatic checks" in page
     assert "differs from your profile (1985-04-12)." in page
     assert "Upload a new one" in page
     assert 'id="requirement-identity" data-state="missing"' in page
+
+
+def requirement_html(page: str, code: str) -> str:
+    start = page.index(f'id="requirement-{code}"')
+    return page[start : page.index("</li>", start)]
+
+
+def section_html(page: str, section_id: str) -> str:
+    start = page.index(f'id="{section_id}"')
+    return page[start : page.index("</section>", start)]
+
+
+def test_failed_uploads_read_as_sentences_with_action_needed_not_missing(alpha, http, carl_client):
+    with tenant_context(alpha):
+        for side, reason in (
+            ("front", "The photo is too blurry to read."),
+            ("back", "The machine-readable lines do not match the document."),
+        ):
+            Document.objects.create(
+                client=carl_client, kind="id_card", side=side, file="x", original_name=f"{side}.jpg",
+                content_type="image/jpeg", size=2000, sha256=side[0] * 64, status="failed", status_reason=reason,
+            )  # fmt: skip
+        detail = requirement_states(carl_client)["identity"].detail
+
+    assert detail == (
+        "We could not accept your uploads. Identity card (front): The photo is too blurry to read. Identity card "
+        "(back): The machine-readable lines do not match the document. Upload a passport, or both sides of an "
+        "identity card or driving licence."
+    )
+    page = http.get(url("kyc_status")).content.decode()
+    identity = requirement_html(page, "identity")
+    assert "Action needed" in identity and "Missing" not in identity
+    assert detail in identity
+    assert ".;" not in page and ".." not in page.replace("…", "")
+    # The call to action is short; the reasons are in "Your file" only.
+    missing = section_html(page, "kyc-missing")
+    assert "Upload an identity document" in missing
+    assert "too blurry" not in missing and page.count("too blurry") == 2  # the file, and the uploads table
+
+
+def test_a_single_failed_upload_is_one_sentence_before_what_to_do(in_alpha, carl_client):
+    Document.objects.create(
+        client=carl_client, kind="proof_of_address", file="x", original_name="bill.pdf",
+        content_type="application/pdf", size=2000, sha256="b" * 64, status="rejected",
+        rejection_reason="The bill is older than three months",
+    )  # fmt: skip
+    assert requirement_states(carl_client)["address"].detail == (
+        "We could not accept your upload. Proof of address (single page): The bill is older than three months. "
+        "Upload a utility bill or bank statement from the last months showing your name and address."
+    )
+
+
+def test_the_deposit_sentence_and_level_table_read_naturally(alpha, http):
+    response = http.get(url("kyc_status"))
+    page = response.content.decode()
+    assert "Deposits open once you complete your profile, the questionnaire and an identity document." in page
+    assert "checked" not in section_html(page, "kyc-level")
+    assert "Identity document, checked" not in page
 
 
 def test_a_rejected_client_reads_why(alpha, http, carl_client):

@@ -22,7 +22,7 @@ from crm.models import Client
 from kyc.models import Document, FinancialProfile, Questionnaire, QuestionnaireAnswer, VerificationLevel
 from payments.deposits import services
 from payments.models import Deposit, PaymentMethod
-from payments.rates import NewRate, rates_record
+from payments.rates import NewRate, amount_in, rates_record
 from payments.withdrawals.policy import kyc_check
 from tests import factories
 from tests.concurrency import race_each
@@ -99,8 +99,8 @@ def test_a_registered_client_cannot_deposit_and_is_told_what_opens_deposits(setu
     dora = new_client("dora@alpha.test")
     error = refused(dora, D("100.00"))
     assert error.message == (
-        "Deposits are not open at your verification stage yet. Deposits open once you complete personal and "
-        "financial profile, appropriateness questionnaire, identity document, checked."
+        "Deposits are not open at your verification stage yet. Deposits open once you complete your profile, "
+        "the questionnaire and an identity document."
     )
     assert error.fields == {"amount": [error.message]}
 
@@ -279,3 +279,87 @@ def test_withdrawals_keep_reading_the_kyc_status_and_point_to_the_verification_p
         "See what is missing on the Verification page (/portal/verification/)."
     )
     kyc_check(factories.kyc_approved(lena))
+
+
+VERIFICATION_LINK = '<a href="/portal/verification/">Complete your verification</a> to raise it.'
+
+
+def test_the_amount_step_refuses_an_amount_above_the_limit_before_any_confirmation(alpha, setup):
+    lena = at_level_1(new_client("lena@alpha.test"))
+    completed(lena, D("1000.00"), "EUR")  # 1,250.00 USD: 3,750.00 USD left
+    web = tenant_client(alpha, lena.user)
+    card = PaymentMethod.objects.get(code="card")
+    data = {"method": card.pk, "currency": "USD", "amount": "3750.01", "token": "t-1"}
+
+    html = web.post("/portal/funds/deposit/", data).content.decode()
+
+    assert "Confirm your deposit" not in html
+    assert (
+        "This deposit (3,750.01 USD) would take you over your deposit limit of 5,000.00 USD at verification level 1 "
+        "(Basic). You have deposited 1,250.00 USD so far, so at most 3,750.00 USD more. " + VERIFICATION_LINK
+    ) in html
+    assert "(Verification in the portal)" not in html
+    assert html.count("would take you over") == 1  # on the field, not again in the preview
+    assert Deposit.objects.count() == 1
+    # What is left passes to the confirmation page.
+    review = web.post("/portal/funds/deposit/", {**data, "amount": "3750.00"}).content.decode()
+    assert "Confirm your deposit" in review
+
+
+def test_the_live_preview_refuses_above_the_limit_with_the_link(alpha, setup):
+    lena = at_level_1(new_client("lena@alpha.test"))
+    card = PaymentMethod.objects.get(code="card")
+    web = tenant_client(alpha, lena.user)
+    html = web.get(
+        "/portal/funds/deposit/preview/", {"method": card.pk, "currency": "USD", "amount": "5000.01"}
+    ).content.decode()
+    assert "would take you over your deposit limit of 5,000.00 USD" in html and VERIFICATION_LINK in html
+    assert "To your wallet" not in html
+
+
+def test_the_method_limits_show_the_lower_of_the_method_maximum_and_what_the_level_leaves(alpha, setup):
+    lena = at_level_1(new_client("lena@alpha.test"))
+    completed(lena, D("1000.00"), "EUR")  # 3,750.00 USD left, 3,000.00 EUR at 1.25
+    web = tenant_client(alpha, lena.user)
+    card = PaymentMethod.objects.get(code="card")
+
+    page = web.get("/portal/funds/deposit/").content.decode()
+    assert "Limits: 10.00 USD to 3,750.00 USD (what your deposit limit leaves)." in page
+    eur = web.get("/portal/funds/deposit/preview/", {"method": card.pk, "currency": "EUR"}).content.decode()
+    assert "Limits: 10.00 EUR to 3,000.00 EUR (what your deposit limit leaves)." in eur
+
+    # Without a limit, the method's own maximum.
+    factories.kyc_approved(lena)
+    page = web.get("/portal/funds/deposit/").content.decode()
+    assert "Limits: 10.00 USD to 10,000.00 USD." in page
+
+
+def test_the_limits_line_says_when_the_limit_leaves_less_than_the_methods_minimum(alpha, setup):
+    lena = at_level_1(new_client("lena@alpha.test"))
+    completed(lena, D("4995.00"))
+    page = tenant_client(alpha, lena.user).get("/portal/funds/deposit/").content.decode()
+    assert "Your deposit limit leaves 5.00 USD, less than this method's smallest deposit of 10.00 USD." in page
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    left=st.decimals(min_value=D("0.01"), max_value=D("5000"), places=2),
+    rate=st.decimals(min_value=D("0.5"), max_value=D("2"), places=4),
+)
+def test_the_shown_maximum_always_passes_the_limit_check_and_one_cent_more_does_not(setup, left, rate):
+    room = services.DepositRoom(True, D("5000.00"), "USD", "level 1 (Basic)", "", completed=D("5000.00") - left)
+    rates_record([NewRate("EUR", "USD", rate, timezone.now())], source="manual")
+    highest = services.deposit_max(room, currency="EUR", method_max=D("1000000"))
+    assert amount_in(highest, "EUR", "USD") <= left
+    assert amount_in(highest + D("0.01"), "EUR", "USD") > left
+
+
+def test_the_funds_page_at_level_0_asks_to_verify_before_the_first_deposit(alpha, setup):
+    dora = new_client("dora@alpha.test")
+    html = tenant_client(alpha, dora.user).get("/portal/funds/").content.decode()
+    assert "Make a deposit to start" not in html
+    assert '<a href="/portal/verification/">Verify your identity to make your first deposit</a>' in html
+
+    lena = at_level_1(new_client("lena@alpha.test"))
+    html = tenant_client(alpha, lena.user).get("/portal/funds/").content.decode()
+    assert "You have no funds yet. Make a deposit to start." in html
