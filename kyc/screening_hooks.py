@@ -41,7 +41,7 @@ IDENTITY_FIELDS = frozenset({"first_name", "last_name", "native_name", "date_of_
 def review_identity_change(event) -> None:
     changed = IDENTITY_FIELDS & set(event.payload.get("fields", ()))
     if changed:
-        identity_changed(event.payload["client_id"], changed)
+        identity_changed(event.payload["client_id"], changed, changed_at=event.created_at)
 
 
 @receiver(list_version_loaded, dispatch_uid="kyc.screening_hooks.rescreen_after_list_load")

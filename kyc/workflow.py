@@ -158,13 +158,16 @@ def _monitoring_reasons(client: Client) -> tuple[list[str], list[ScreeningHit]]:
     return reasons, confirmed
 
 
-def identity_changed(client_id: int, fields) -> Review | None:
-    """An approved client's name, birth date or nationality changed: a person compares the new
-    details with the documents on file (the status stays until they decide)."""
+def identity_changed(client_id: int, fields, *, changed_at) -> Review | None:
+    """An approved client's name, birth date or nationality changed at `changed_at`: a person
+    compares the new details with the documents on file (the status stays until they decide). A
+    change made before the approval (an event delivered late) was part of what was approved."""
     labels = sorted(Client._meta.get_field(name).verbose_name for name in fields)
     with transaction.atomic():
         client = Client.objects.select_for_update().get(pk=client_id)
         if client.kyc_status != KycStatus.APPROVED:
+            return None
+        if client.kyc_status_changed_at and changed_at <= client.kyc_status_changed_at:
             return None
         return review_open(
             client, [f"Identity details changed after approval ({', '.join(labels)}): compare them with the documents"]

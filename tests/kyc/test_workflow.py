@@ -140,12 +140,18 @@ def test_an_identity_change_after_approval_opens_a_review(in_alpha):
     automatic_approval()
     client = complete_client()
     kyc_evaluate(client.pk, trigger="test")
-    review = identity_changed(client.pk, {"last_name", "date_of_birth"})
+    client.refresh_from_db()
+    # An edit made before the approval, whose event arrives late, was part of what was approved.
+    before = client.kyc_status_changed_at - timedelta(seconds=1)
+    assert identity_changed(client.pk, {"last_name"}, changed_at=before) is None
+    assert not Review.objects.filter(client=client).exists()
+    after = client.kyc_status_changed_at + timedelta(seconds=1)
+    review = identity_changed(client.pk, {"last_name", "date_of_birth"}, changed_at=after)
     assert review.reasons == [
         "Identity details changed after approval (date of birth, last name): compare them with the documents"
     ]
     other = factories.ClientFactory()
-    assert identity_changed(other.pk, {"last_name"}) is None  # not approved: the onboarding checks it
+    assert identity_changed(other.pk, {"last_name"}, changed_at=after) is None  # not approved: onboarding checks it
 
 
 @pytest.mark.parametrize(
@@ -209,3 +215,22 @@ def test_with_a_vendor_the_built_in_checks_alone_do_not_approve(in_alpha):
     assert Review.objects.get(client=client).reasons == [
         "Waiting for Sumsub's identity verification: the built-in checks alone do not approve"
     ]
+
+
+def test_a_staff_edit_of_an_approved_clients_name_opens_a_review_through_the_event(
+    in_alpha, django_capture_on_commit_callbacks
+):
+    from crm.profile import client_update
+
+    automatic_approval()
+    client = complete_client()
+    kyc_evaluate(client.pk, trigger="test")
+    Client.objects.filter(pk=client.pk).update(kyc_status_changed_at=timezone.now() - timedelta(minutes=5))
+    client.refresh_from_db()
+    staff = factories.staff_user("bo@alpha.test", roles=["back_office"], mfa=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        client_update(actor=staff, client=client, changes={"last_name": "Someone-Else"})
+    review = Review.objects.get(client=client)
+    assert review.reasons == ["Identity details changed after approval (last name): compare them with the documents"]
+    client.refresh_from_db()
+    assert client.kyc_status == KycStatus.APPROVED  # a person decides; withdrawals go on meanwhile
