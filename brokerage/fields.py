@@ -23,14 +23,23 @@ def _fernet() -> MultiFernet:
 
 
 def encrypt(plain: str) -> str:
-    return _fernet().encrypt(plain.encode()).decode()
+    return encrypt_bytes(plain.encode()).decode()
 
 
 def decrypt(token: str) -> str:
+    return decrypt_bytes(token.encode()).decode()
+
+
+def encrypt_bytes(data: bytes) -> bytes:
+    """Secrets and private files (KYC documents) share the keys and their rotation."""
+    return _fernet().encrypt(data)
+
+
+def decrypt_bytes(token: bytes, *, what: str = "A secret") -> bytes:
     try:
-        return _fernet().decrypt(token.encode()).decode()
+        return _fernet().decrypt(token)
     except InvalidToken:
-        raise ImproperlyConfigured("A secret cannot be decrypted with FIELD_ENCRYPTION_KEYS.") from None
+        raise ImproperlyConfigured(f"{what} cannot be decrypted with FIELD_ENCRYPTION_KEYS.") from None
 
 
 def mask(secret: str) -> str:

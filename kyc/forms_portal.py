@@ -7,6 +7,7 @@ from django import forms
 from django_countries import countries
 
 from kyc.models import Document, FinancialProfile, Questionnaire
+from kyc.models.profiles import PERSONAL_FIELDS
 
 PICK = [("", "Choose…")]
 
@@ -122,18 +123,7 @@ class ProfileForm(forms.Form):
         required=False,
     )
 
-    PERSONAL = (
-        "first_name",
-        "last_name",
-        "native_name",
-        "date_of_birth",
-        "nationality",
-        "country",
-        "address_line1",
-        "address_line2",
-        "city",
-        "postal_code",
-    )
+    PERSONAL = PERSONAL_FIELDS
     ABOUT_YOU = ("first_name", "last_name", "native_name", "date_of_birth", "nationality")
     ADDRESS = ("address_line1", "address_line2", "city", "postal_code", "country")
     TAX = ("tax_residence", "tax_id", "us_person")

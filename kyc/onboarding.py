@@ -25,6 +25,7 @@ from crm.profile import client_update
 from crm.timeline import timeline_record
 from kyc.documents import document_upload
 from kyc.models import Document, FinancialProfile, Questionnaire, QuestionnaireAnswer
+from kyc.models.profiles import PERSONAL_FIELDS
 from kyc.requirements import (
     MET,
     MISSING,
@@ -37,20 +38,8 @@ from kyc.requirements import (
 from kyc.screening import screen_client
 from kyc.workflow import kyc_evaluate
 
-# Personal data lives on the CRM record; all of it but the native-script name and the second
+# Personal data lives on the CRM record (PERSONAL_FIELDS); all of it but the native-script name and the second
 # address line is needed to verify a person.
-PERSONAL_FIELDS = (
-    "first_name",
-    "last_name",
-    "native_name",
-    "date_of_birth",
-    "nationality",
-    "country",
-    "address_line1",
-    "address_line2",
-    "city",
-    "postal_code",
-)
 PERSONAL_REQUIRED = ("first_name", "last_name", "date_of_birth", "nationality", "country", "address_line1", "city")
 FINANCIAL_FIELDS = (
     "tax_residence",

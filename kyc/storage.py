@@ -10,40 +10,16 @@ from __future__ import annotations
 
 import os
 import secrets
-from functools import cache
 from pathlib import Path
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
-
-@cache
-def _fernet(keys: tuple[str, ...]) -> MultiFernet:
-    if not keys:
-        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must hold at least one Fernet key.")
-    return MultiFernet([Fernet(key) for key in keys])
-
-
-def _cipher() -> MultiFernet:
-    return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS))
-
-
-def bytes_encrypt(data: bytes) -> bytes:
-    return _cipher().encrypt(data)
-
-
-def bytes_decrypt(token: bytes) -> bytes:
-    try:
-        return _cipher().decrypt(token)
-    except InvalidToken:
-        raise ImproperlyConfigured("A KYC file cannot be decrypted with FIELD_ENCRYPTION_KEYS.") from None
+from brokerage.fields import decrypt_bytes, encrypt_bytes
 
 
 def private_root() -> Path:
-    root = getattr(settings, "BROKERAGE_PRIVATE_ROOT", None)
-    return Path(root) if root else Path(settings.BASE_DIR) / "var" / "private"
+    return Path(settings.BROKERAGE_PRIVATE_ROOT)
 
 
 def _tenant_folder() -> Path:
@@ -60,7 +36,7 @@ def file_save(data: bytes) -> str:
     # Written under a temporary name and renamed: a reader never sees half a file.
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
-        handle.write(bytes_encrypt(data))
+        handle.write(encrypt_bytes(data))
     os.replace(temporary, path)
     return name
 
@@ -71,4 +47,4 @@ def file_read(name: str) -> bytes:
     path = (private_root() / name).resolve()
     if path.parent != folder:
         raise FileNotFoundError(f"{name} is not a KYC file of schema {connection.schema_name}")
-    return bytes_decrypt(path.read_bytes())
+    return decrypt_bytes(path.read_bytes(), what="A KYC file")

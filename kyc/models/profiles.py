@@ -3,6 +3,20 @@ from django_countries.fields import CountryField
 
 from crm.models import Client
 
+# The CRM record's personal data that the KYC profile step asks for (the rest is FinancialProfile).
+PERSONAL_FIELDS = (
+    "first_name",
+    "last_name",
+    "native_name",
+    "date_of_birth",
+    "nationality",
+    "country",
+    "address_line1",
+    "address_line2",
+    "city",
+    "postal_code",
+)
+
 
 class FinancialProfile(models.Model):
     """What the onboarding asks beyond the CRM's personal data: tax, employment, wealth, funds."""
